@@ -1,0 +1,164 @@
+"""The async resolver every check uses: answers from the loaded zones, with faults.
+
+It behaves like a recursive resolver in front of the fake zones: it chases CNAMEs,
+and it reports the five outcomes a check must tell apart (an answer, NXDOMAIN,
+NODATA, a timeout, SERVFAIL). A name outside every loaded zone is NXDOMAIN here
+(the DNS server answers REFUSED to outsiders; a resolver in front of it would turn
+that into a failure to find anything). Timeouts are reported at once, never waited out.
+
+Each resolver keeps a log of the lookups made through it, in order. Checks count
+their DNS-querying terms with it (SPF's limits) and explain themselves from it;
+:meth:`Resolver.fork` gives a check its own log over the same zones, so checks that
+run concurrently do not mix their logs.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from dataclasses import dataclass, field
+
+import dns.exception
+import dns.name
+import dns.rdata
+import dns.rdatatype
+import dns.reversename
+
+from fake_dns.faults import FaultKind, Faults
+from fake_dns.zone import Kind, Zones, to_name, to_rdtype
+
+MAX_CNAME_CHAIN = 8
+
+
+class Outcome(enum.Enum):
+    ANSWER = "answer"
+    NXDOMAIN = "nxdomain"
+    NODATA = "nodata"
+    TIMEOUT = "timeout"
+    SERVFAIL = "servfail"
+
+    @property
+    def is_error(self) -> bool:
+        """True for the outcomes a check must report as temperror."""
+        return self in (Outcome.TIMEOUT, Outcome.SERVFAIL)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The result of one lookup.
+
+    ``name`` is the name asked for; ``cnames`` the aliases followed (in order) to reach
+    the final owner. ``records`` is empty unless ``outcome`` is ANSWER.
+    """
+
+    name: str
+    rdtype: str
+    outcome: Outcome
+    records: tuple[dns.rdata.Rdata, ...] = ()
+    cnames: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.outcome is Outcome.ANSWER
+
+    def txt(self) -> list[bytes]:
+        """TXT (or SPF-type) records, each record's character-strings joined without a separator."""
+        return [b"".join(r.strings) for r in self.records if hasattr(r, "strings")]
+
+    def texts(self) -> list[str]:
+        """As :meth:`txt`, decoded as UTF-8 (undecodable bytes become U+FFFD)."""
+        return [t.decode("utf-8", "replace") for t in self.txt()]
+
+    def addresses(self) -> list[str]:
+        """A/AAAA records as address strings."""
+        return [r.address for r in self.records if hasattr(r, "address")]
+
+    def targets(self) -> list[str]:
+        """Target host names of MX/PTR/NS/CNAME records, without the trailing dot."""
+        out = []
+        for r in self.records:
+            target = getattr(r, "exchange", None) or getattr(r, "target", None)
+            if target is not None:
+                out.append(target.to_text(omit_final_dot=True))
+        return out
+
+    def describe(self) -> str:
+        """One line for logs and explanations: ``TXT example.com -> "v=spf1 -all"``."""
+        head = f"{self.rdtype} {self.name}"
+        if self.cnames:
+            head += " (via CNAME " + " -> ".join(self.cnames) + ")"
+        if self.outcome is Outcome.ANSWER:
+            return head + " -> " + "; ".join(r.to_text() for r in self.records)
+        return f"{head} -> {self.outcome.value.upper()}"
+
+
+@dataclass
+class Resolver:
+    """Async lookups over :class:`~fake_dns.zone.Zones` with :class:`~fake_dns.faults.Faults`."""
+
+    zones: Zones
+    faults: Faults = field(default_factory=Faults)
+    log: list[Answer] = field(default_factory=list)
+
+    def fork(self) -> "Resolver":
+        """A resolver over the same zones and faults with a fresh, separate lookup log."""
+        return Resolver(self.zones, self.faults)
+
+    async def resolve(self, name: str | dns.name.Name, rdtype: str | int) -> Answer:
+        """Look up ``name``/``rdtype``; never raises for DNS conditions, see :class:`Outcome`."""
+        return self.resolve_now(name, rdtype)
+
+    def resolve_now(self, name: str | dns.name.Name, rdtype: str | int) -> Answer:
+        """The synchronous core of :meth:`resolve`, for callers that cannot await
+        (dkimpy's key callback); the zones are in memory, so nothing blocks."""
+        qname = name if isinstance(name, dns.name.Name) else _parse_name(name)
+        qtype = to_rdtype(rdtype)
+        answer = self._chase(qname, qtype) if qname is not None else Answer(
+            str(name), dns.rdatatype.to_text(qtype), Outcome.NXDOMAIN
+        )
+        self.log.append(answer)
+        return answer
+
+    async def resolve_ptr(self, ip: str) -> Answer:
+        """PTR lookup for an IPv4 or IPv6 address (IPv4-mapped IPv6 is treated as IPv4)."""
+        return await self.resolve(reverse_name(ip), "PTR")
+
+    def _chase(self, qname: dns.name.Name, qtype: dns.rdatatype.RdataType) -> Answer:
+        shown = qname.to_text(omit_final_dot=True) or "."
+        type_text = dns.rdatatype.to_text(qtype)
+        cnames: list[str] = []
+        current = qname
+        for _ in range(MAX_CNAME_CHAIN + 1):
+            fault = self.faults.for_query(current, qtype)
+            if fault is not None:
+                outcome = Outcome.TIMEOUT if fault is FaultKind.TIMEOUT else Outcome.SERVFAIL
+                return Answer(shown, type_text, outcome, cnames=tuple(cnames))
+            found = self.zones.lookup(current, qtype)
+            if found.kind is Kind.ANSWER:
+                return Answer(shown, type_text, Outcome.ANSWER, tuple(found.rdataset), tuple(cnames))
+            if found.kind is Kind.CNAME:
+                target = next(iter(found.rdataset)).target
+                cnames.append(target.to_text(omit_final_dot=True))
+                current = target
+                continue
+            outcome = Outcome.NODATA if found.kind is Kind.NODATA else Outcome.NXDOMAIN
+            return Answer(shown, type_text, outcome, cnames=tuple(cnames))
+        # A CNAME loop or an over-long chain: a real resolver gives up with SERVFAIL.
+        return Answer(shown, type_text, Outcome.SERVFAIL, cnames=tuple(cnames))
+
+
+def _parse_name(name: str) -> dns.name.Name | None:
+    """Parse a name to look up; text that is no valid name (empty labels, a label over 63
+    octets, over 255 in all) cannot exist in DNS, so the lookup is NXDOMAIN."""
+    try:
+        return to_name(name)
+    except (dns.name.EmptyLabel, dns.name.LabelTooLong, dns.name.NameTooLong, dns.exception.SyntaxError):
+        return None
+
+
+def reverse_name(ip: str) -> dns.name.Name:
+    """The in-addr.arpa / ip6.arpa name of an address; IPv4-mapped IPv6 maps to in-addr.arpa."""
+    address = ipaddress.ip_address(ip)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return dns.reversename.from_address(str(address))
+

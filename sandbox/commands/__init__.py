@@ -1,0 +1,1 @@
+"""One module per ``smtp-sandbox`` sub-command (see :mod:`sandbox.cli`)."""
