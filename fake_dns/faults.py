@@ -44,7 +44,9 @@ class Fault:
     def parse(cls, spec: str) -> "Fault":
         """Parse ``NAME[/TYPE]=timeout|servfail|ok``."""
         target, sep, kind_text = spec.partition("=")
-        if not sep or not target.strip():
+        name_text, slash, type_text = target.partition("/")
+        name_text = name_text.strip()
+        if not sep or not name_text:
             raise FaultSpecError(
                 f"bad fault {spec!r}: expected NAME=timeout, NAME=servfail or NAME/TYPE=timeout|servfail|ok"
             )
@@ -54,7 +56,6 @@ class Fault:
             raise FaultSpecError(
                 f"bad fault {spec!r}: unknown kind {kind_text!r}; use timeout, servfail or ok"
             ) from None
-        name_text, slash, type_text = target.strip().partition("/")
         try:
             name = to_name(name_text)
         except dns.exception.DNSException as exc:

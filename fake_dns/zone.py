@@ -28,12 +28,14 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
+import dns.rdtypes.ANY.SPF
 import dns.rdtypes.ANY.TXT
 import dns.zone
 
 DEFAULT_TTL = 300
 _ORIGIN_RE = re.compile(r"^\$ORIGIN\s+(\S+)", re.MULTILINE | re.IGNORECASE)
 _TTL_RE = re.compile(r"^\$TTL\s", re.MULTILINE | re.IGNORECASE)
+_TEXT_TYPES = (dns.rdatatype.TXT, dns.rdatatype.SPF)
 _LINE_RE = re.compile(r"^(?P<file>.*):(?P<line>\d+): (?P<detail>.*)$", re.DOTALL)
 
 
@@ -57,20 +59,27 @@ def to_name(name: str | dns.name.Name, origin: dns.name.Name | None = None) -> d
 
 def to_rdtype(rdtype: str | int | dns.rdatatype.RdataType) -> dns.rdatatype.RdataType:
     """Parse a record type given as text (``"TXT"``, ``"SPF"``, ``"TYPE99"``) or number."""
-    if isinstance(rdtype, str):
-        return dns.rdatatype.from_text(rdtype.upper())
-    return dns.rdatatype.RdataType.make(rdtype)
+    try:
+        if isinstance(rdtype, str):
+            return dns.rdatatype.from_text(rdtype.upper())
+        return dns.rdatatype.RdataType.make(rdtype)
+    except ValueError:
+        # dnspython raises a bare ValueError for TYPE<n> above 65535; callers handle DNSException.
+        raise dns.rdatatype.UnknownRdatatype(f"{rdtype!r} is not a record type") from None
 
 
-def txt_rdata(value: str | bytes) -> dns.rdata.Rdata:
-    """A TXT rdata holding ``value``, split into 255-byte character-strings as DNS requires.
+def txt_rdata(value: str | bytes, rdtype: str = "TXT") -> dns.rdata.Rdata:
+    """A TXT (or SPF-type) rdata holding ``value``, split into 255-byte character-strings
+    as DNS requires.
 
     Long DKIM keys do not fit one character-string; receivers join the pieces again
     without a separator, so splitting never changes what a check sees.
     """
     raw = value.encode() if isinstance(value, str) else value
     chunks = [raw[i : i + 255] for i in range(0, len(raw), 255)] or [b""]
-    return dns.rdtypes.ANY.TXT.TXT(dns.rdataclass.IN, dns.rdatatype.TXT, chunks)
+    kind = to_rdtype(rdtype)
+    record_class = dns.rdtypes.ANY.SPF.SPF if kind == dns.rdatatype.SPF else dns.rdtypes.ANY.TXT.TXT
+    return record_class(dns.rdataclass.IN, kind, chunks)
 
 
 class Kind(enum.Enum):
@@ -133,20 +142,17 @@ class Zone:
         body = prefix + (text if match is not None else f"$ORIGIN {zone_origin}\n" + text)
         shift = prefix.count("\n") + (0 if match is not None else 1)
         try:
-            # Parse relative to the root so that a record outside the origin is kept and
-            # reported below instead of being silently dropped by dnspython.
-            parsed = dns.zone.from_text(
-                body, origin=dns.name.root, relativize=False, check_origin=False, filename=source
-            )
+            parsed = _parse(body, zone_origin, source)
         except dns.exception.SyntaxError as exc:
-            raise _located_error(str(exc), body, source, shift) from None
+            raise _located_error(str(exc), body, zone_origin, source, shift) from None
         except dns.exception.DNSException as exc:
             raise ZoneError(source, str(exc) or type(exc).__name__) from None
+        except ValueError as exc:
+            # dnspython's transaction refuses an SOA below the apex with a bare ValueError.
+            raise ZoneError(source, f"{exc}: an SOA record belongs at the zone origin {zone_origin}") from None
         zone = cls.empty(zone_origin, synthesize=False)
         zone.source = source
         for name, node in parsed.nodes.items():
-            if not name.is_subdomain(zone_origin):
-                raise ZoneError(source, f"{name} is outside the zone {zone_origin} (its $ORIGIN)")
             for rdataset in node.rdatasets:
                 for rdata in rdataset:
                     zone.add_rdata(name, rdata, ttl=rdataset.ttl)
@@ -162,7 +168,10 @@ class Zone:
         except FileNotFoundError:
             raise ZoneError(str(path), "no such zone file") from None
         except UnicodeDecodeError as exc:
-            raise ZoneError(str(path), f"not UTF-8 text (byte {exc.start}); zone files are text") from None
+            line = exc.object[: exc.start].count(b"\n") + 1
+            raise ZoneError(
+                str(path), f"not UTF-8 text (byte {exc.start}); zone files are UTF-8 text", line=line
+            ) from None
         except OSError as exc:
             raise ZoneError(str(path), exc.strerror or str(exc)) from None
         return cls.from_text(text, source=str(path))
@@ -176,10 +185,13 @@ class Zone:
         """
         name = self._owner(owner)
         try:
-            if to_rdtype(rdtype) == dns.rdatatype.TXT and not text.lstrip().startswith('"'):
-                rdata = txt_rdata(text)
+            # Unquoted TXT/SPF text is one string; dnspython would split it at every space.
+            if to_rdtype(rdtype) in _TEXT_TYPES and not text.lstrip().startswith('"'):
+                rdata = txt_rdata(text, rdtype)
             else:
-                rdata = dns.rdata.from_text(dns.rdataclass.IN, to_rdtype(rdtype), text, origin=self.origin)
+                rdata = dns.rdata.from_text(
+                    dns.rdataclass.IN, to_rdtype(rdtype), text, origin=self.origin, relativize=False
+                )
         except dns.exception.DNSException as exc:
             raise ZoneError(self.source, f"bad {rdtype} record for {name}: {text!r}: {exc}") from None
         self.add_rdata(name, rdata, ttl=ttl)
@@ -269,7 +281,44 @@ class Zone:
         return self._records.get(dns.name.Name((b"*",) + encloser.labels))
 
 
-def _located_error(message: str, body: str, source: str, shift: int) -> ZoneError:
+class _OriginCheckedZone(dns.zone.Zone):
+    """The dnspython zone the parser fills: its origin is the root, so that dnspython keeps
+    a record outside ``zone_origin`` (it would silently drop it otherwise), and every record
+    is checked as it is stored, so that one outside raises a syntax error dnspython ties to
+    its file and line."""
+
+    def __init__(self, zone_origin: dns.name.Name) -> None:
+        super().__init__(dns.name.root, dns.rdataclass.IN, relativize=False)
+        self.zone_origin = zone_origin
+
+    def origin_information(self) -> tuple[dns.name.Name, bool, dns.name.Name]:
+        # The reader takes the first item (root: keep every record); dnspython's check that
+        # an SOA sits at the apex takes the last (the real zone origin).
+        return dns.name.root, False, self.zone_origin
+
+    def writer(self, replacement: bool = False) -> dns.zone.Transaction:
+        txn = super().writer(replacement)
+        txn.check_put_rdataset(self._check_inside)
+        return txn
+
+    def _check_inside(self, _txn: object, name: dns.name.Name, _rdataset: object) -> None:
+        if not name.is_subdomain(self.zone_origin):
+            raise dns.exception.SyntaxError(f"{name} is outside the zone {self.zone_origin} (its $ORIGIN)")
+
+
+def _parse(body: str, zone_origin: dns.name.Name, source: str) -> dns.zone.Zone:
+    """dnspython's zone-file parser, with absolute names and the check above."""
+    return dns.zone.from_text(
+        body,
+        origin=dns.name.root,
+        relativize=False,
+        zone_factory=lambda *_args, **_kw: _OriginCheckedZone(zone_origin),
+        filename=source,
+        check_origin=False,
+    )
+
+
+def _located_error(message: str, body: str, zone_origin: dns.name.Name, source: str, shift: int) -> ZoneError:
     """Turn dnspython's ``file:line: detail`` into a ZoneError on the line at fault.
 
     dnspython reports the tokenizer's position, which is past the end-of-line when the
@@ -283,12 +332,7 @@ def _located_error(message: str, body: str, source: str, shift: int) -> ZoneErro
     lines = body.splitlines()
     while line > 1:
         try:
-            dns.zone.from_text(
-                "\n".join(lines[: line - 1]) + "\n",
-                origin=dns.name.root,
-                relativize=False,
-                check_origin=False,
-            )
+            _parse("\n".join(lines[: line - 1]) + "\n", zone_origin, source)
             break
         except dns.exception.SyntaxError as exc:
             earlier = _LINE_RE.match(str(exc))

@@ -26,6 +26,18 @@ def add_zone_flags(parser: argparse.ArgumentParser, *, required: bool = False) -
     )
 
 
+DEFAULT_DATA_DIR = ".smtp-sandbox"
+
+
+def add_data_dir_flag(parser: argparse.ArgumentParser) -> None:
+    """``--data-dir DIR``: where a sandbox keeps its deliveries (``serve`` writes there,
+    ``log`` and ``show`` read from there)."""
+    parser.add_argument(
+        "--data-dir", default=DEFAULT_DATA_DIR, metavar="DIR",
+        help=f"the sandbox's data directory (default ./{DEFAULT_DATA_DIR}/)",
+    )
+
+
 def load_zones(paths: list[str]) -> "Zones":
     """Load the ``--zone`` files, turning a broken file into a one-line UsageError."""
     from fake_dns import ZoneError, Zones

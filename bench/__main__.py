@@ -1,0 +1,130 @@
+"""``python -m bench``: run the benchmark, print the tables, write ``bench/results.json``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bench import corpus as corpus_module
+from bench import report, servers, store_load
+from bench.load import ClientProcess
+
+HERE = Path(__file__).resolve().parent
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--messages", type=int, default=2000, help="messages per server (default 2000)")
+    parser.add_argument("--size", type=int, default=3072, help="approximate message size in bytes (default 3072)")
+    parser.add_argument("--connections", type=int, default=8, help="concurrent client connections (default 8)")
+    parser.add_argument("--per-connection", type=int, default=25,
+                        help="transactions per connection before it reconnects (default 25)")
+    parser.add_argument("--warmup", type=int, default=100, help="messages sent before measuring (default 100)")
+    parser.add_argument("--b", dest="b", choices=("sandbox", "bare"), default="sandbox",
+                        help="the server on the (b) side: the full sandbox (default), or a second bare server "
+                        "to check the harness (the ratio should then be about 1)")
+    parser.add_argument("--profile", default="gmail", help="the sandbox's provider profile (default gmail)")
+    parser.add_argument("--store-deliveries", type=int, default=2000,
+                        help="deliveries per store measurement (default 2000)")
+    parser.add_argument("--store-callers", type=int, nargs="+", default=[8, 64],
+                        help="concurrent savers for the store measurements (default 8 64)")
+    parser.add_argument("--store-rounds", type=int, default=3,
+                        help="runs of each store mode; the median is reported (default 3)")
+    parser.add_argument("--work-dir", type=Path, default=HERE,
+                        help="where the temporary data directories go (default: bench/, so fsync costs what it "
+                        "costs on the disk a real data directory would use)")
+    parser.add_argument("--output", type=Path, default=HERE / "results.json", help="default bench/results.json")
+    return parser.parse_args(argv)
+
+
+def measure_smtp(server: Any, client: ClientProcess, messages: list[bytes], args: argparse.Namespace) -> dict:
+    """Warm the server up, then measure one run against it."""
+    envelope = (corpus_module.SENDER, corpus_module.RECIPIENT)
+    address = server.start()
+    try:
+        if args.warmup:
+            client.run(address, envelope, messages[: args.warmup], connections=args.connections,
+                       per_connection=args.per_connection)
+        # This process only serves (the client is elsewhere): its CPU time is the server's.
+        cpu_before, wall_before = time.process_time(), time.perf_counter()
+        result = client.run(address, envelope, messages, connections=args.connections,
+                            per_connection=args.per_connection)
+        server_cpu = (time.process_time() - cpu_before) / (time.perf_counter() - wall_before)
+        stored = server.stored()
+    finally:
+        server.stop()
+    figures = report.smtp_figures(server.name, result, server_cpu)
+    if stored is not None:
+        figures["store"] = stored
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = datetime.now(timezone.utc)
+    print(f"signing {args.messages} messages of ~{args.size} bytes with a new RSA-2048 DKIM key ...", flush=True)
+    corpus = corpus_module.build(args.messages, args.size)
+    messages = list(corpus.messages)
+    work = Path(tempfile.mkdtemp(prefix=".bench-", dir=args.work_dir))
+    try:
+        with ClientProcess() as client:
+            bare = servers.BareServer()
+            full = (servers.SandboxServer(corpus, work / "sandbox", profile=args.profile) if args.b == "sandbox"
+                    else servers.BareServer())
+            print(f"(a) {bare.name} ...", flush=True)
+            a = measure_smtp(bare, client, messages, args)
+            print(f"(b) {full.name} ...", flush=True)
+            b = measure_smtp(full, client, messages, args)
+        ratio = b["messages_per_second"] / a["messages_per_second"]
+        print("store alone ...", flush=True)
+        delivery = store_load.sample_delivery(corpus)
+        pairs = [store_load.compare(work / "store", delivery, count=args.store_deliveries, callers=callers,
+                                    rounds=args.store_rounds)
+                 for callers in args.store_callers]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    results = {
+        "started_at": started.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "config": {
+            "messages": args.messages, "message_bytes": len(messages[0]), "dkim": f"rsa-sha256, {corpus.key_bits} bits",
+            "connections": args.connections, "per_connection": args.per_connection, "warmup": args.warmup,
+            "b": args.b, "profile": args.profile, "store_deliveries": args.store_deliveries,
+            "store_rounds": args.store_rounds,
+        },
+        "smtp": {"a": a, "b": b, "ratio_b_over_a": round(ratio, 4)},
+        "store": [
+            {"callers": g.callers, "group_commit": g.as_dict(), "one_commit_per_save": s.as_dict(),
+             "ratio": round(g.rate / s.rate, 2)}
+            for g, s in pairs
+        ],
+        "environment": {
+            "python": sys.version.split()[0], "sqlite": sqlite3.sqlite_version, "cpus": os.cpu_count(),
+            "platform": platform.platform(), "work_dir": str(args.work_dir.resolve()),
+        },
+    }
+    print()
+    print(f"SMTP: {args.messages} DKIM-signed messages of {len(messages[0])} bytes, {args.connections} connections, "
+          f"{args.per_connection} messages per connection")
+    print("\n".join(report.smtp_table(a, b, ratio)))
+    print()
+    print(f"Store alone: {args.store_deliveries} deliveries of {len(messages[0])}-byte messages, "
+          "durable (WAL, synchronous=FULL)")
+    print("\n".join(report.store_table(pairs)))
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwritten to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""One entry point that runs every check on one message and composes the results.
+
+This is what a careful receiver concludes about a message and its envelope: SPF for
+the envelope, each DKIM signature, ARC, reverse DNS of the client, the message format,
+and DMARC on top of SPF and DKIM. The provider profiles decide what to do with it;
+this module only establishes the facts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import authres
+
+from fake_dns import Resolver
+from policies.arc import ArcResult, check_arc
+from policies.dkim import DkimResult, check_dkim
+from policies.dmarc import DmarcResult, check_dmarc
+from policies.format import FormatResult, check_format
+from policies.rdns import RdnsResult, check_rdns
+from policies.spf import SpfResult, check_spf
+
+DMARC_MODES = ("rfc9989", "rfc7489")
+
+
+@dataclass(frozen=True)
+class MessageAuthentication:
+    """Every check's result for one message, and the Authentication-Results they make."""
+
+    spf: SpfResult
+    dkim: tuple[DkimResult, ...]
+    dmarc: DmarcResult
+    arc: ArcResult
+    rdns: RdnsResult
+    format: FormatResult
+    authserv_id: str
+
+    def checks(self) -> list[tuple[str, Any]]:
+        """(name, result) pairs in the order a trainee reads them."""
+        return [
+            ("spf", self.spf),
+            *(("dkim", d) for d in self.dkim),
+            ("dmarc", self.dmarc),
+            ("arc", self.arc),
+            ("rdns", self.rdns),
+            ("format", self.format),
+        ]
+
+    def header(self) -> authres.AuthenticationResultsHeader:
+        """The RFC 8601 header object; clauses in the order receivers usually write them."""
+        clauses = [self.arc.auth_result(), *(d.auth_result() for d in self.dkim), self.spf.auth_result()]
+        clauses += [self.dmarc.auth_result(), self.rdns.auth_result()]
+        if not self.dkim:
+            clauses.insert(1, authres.DKIMAuthenticationResult(result="none"))
+        return authres.AuthenticationResultsHeader(
+            authserv_id=self.authserv_id, results=[c for c in clauses if c is not None]
+        )
+
+    def header_value(self) -> str:
+        """The Authentication-Results field value (without the field name)."""
+        return str(self.header()).split(":", 1)[1].strip()
+
+    def fixes(self) -> list[str]:
+        """Every fix the checks propose, without repeats, in reading order."""
+        seen: dict[str, None] = {}
+        for _, result in self.checks():
+            for fix in result.fixes():
+                seen.setdefault(fix, None)
+        return list(seen)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``check --json`` object (also what the store keeps for each delivery)."""
+        return {
+            "spf": self.spf.as_dict(),
+            "dkim": [d.as_dict() for d in self.dkim],
+            "dmarc": self.dmarc.as_dict(),
+            "arc": self.arc.as_dict(),
+            "rdns": self.rdns.as_dict(),
+            "format": self.format.as_dict()["issues"],
+            "fixes": self.fixes(),
+            "authentication_results": self.header_value(),
+        }
+
+
+async def authenticate(
+    message: bytes,
+    *,
+    resolver: Resolver,
+    client_ip: str,
+    mail_from: str,
+    helo: str,
+    smtputf8: bool = False,
+    dmarc_mode: str = "rfc9989",
+    authserv_id: str = "sandbox.invalid",
+    now: float | None = None,
+) -> MessageAuthentication:
+    """Run every check for one message received from ``client_ip``.
+
+    SPF, DKIM, ARC and reverse DNS are independent of each other and run concurrently;
+    DMARC needs SPF's and DKIM's results and the From domain the format check found.
+    """
+    if dmarc_mode not in DMARC_MODES:
+        raise ValueError(f"unknown DMARC mode {dmarc_mode!r}; use one of {', '.join(DMARC_MODES)}")
+    fmt = check_format(message, smtputf8=smtputf8)
+    spf, dkim, arc, rdns = await asyncio.gather(
+        check_spf(resolver, client_ip, mail_from, helo, receiver=authserv_id),
+        check_dkim(message, resolver, now=now),
+        check_arc(message, resolver, now=now),
+        check_rdns(resolver, client_ip),
+    )
+    dmarc = await check_dmarc(resolver, fmt.from_domain, spf, dkim, mode=dmarc_mode)
+    return MessageAuthentication(spf, tuple(dkim), dmarc, arc, rdns, fmt, authserv_id)

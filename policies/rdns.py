@@ -1,0 +1,130 @@
+"""Reverse DNS of the SMTP client: a PTR record whose name resolves back to the address.
+
+Receivers call this forward-confirmed reverse DNS (FCrDNS); RFC 8601 section 3 names
+it ``iprev``. The address's PTR names are looked up (IPv4-mapped IPv6 counts as the
+IPv4 address, as the connection really is IPv4), then each name's A (IPv4) or AAAA
+(IPv6) records; the check passes when one of them holds the address.
+
+Results, and the RFC 8601 section 2.7.3 ``iprev`` result each is written as:
+
+==========  =========  ===============================================================
+result      iprev      meaning
+==========  =========  ===============================================================
+pass        pass       a PTR name resolves back to the address
+fail        fail       PTR names exist, none resolves back (wrong address, or nothing)
+none        permerror  no PTR data: NXDOMAIN or no PTR record at the reverse name
+temperror   temperror  the PTR lookup, or a forward lookup that could have confirmed,
+                       timed out or got SERVFAIL (and no other name confirmed)
+==========  =========  ===============================================================
+
+The profiles test ``none`` and ``fail`` apart (a missing PTR and a mismatched one are
+different fixes), which is why the result keeps ``none`` instead of RFC 8601's
+``permerror``. At most :data:`MAX_NAMES` PTR names are followed, the limit RFC 7208
+5.5 sets for the same walk, so a reverse zone cannot make a check query without end.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+import authres
+
+from fake_dns import Answer, Outcome, Resolver, reverse_name
+
+MAX_NAMES = 10
+_AR_RESULT = {"pass": "pass", "fail": "fail", "none": "permerror", "temperror": "temperror"}
+
+
+@dataclass(frozen=True)
+class RdnsResult:
+    """The reverse-DNS verdict for one client address."""
+
+    result: str  # pass, fail, none or temperror
+    ip: str  # the address judged (an IPv4-mapped IPv6 address as its IPv4 form)
+    reverse_name: str | None  # e.g. 10.2.0.192.in-addr.arpa (None for text that is no address)
+    ptr: tuple[str, ...]  # PTR target names, without the trailing dot, as published
+    confirmed_name: str | None  # the PTR name whose A/AAAA holds the address
+    reason: str
+    lookups: tuple[Answer, ...] = ()
+
+    def auth_result(self) -> authres.IPRevAuthenticationResult:
+        """``iprev=pass policy.iprev=192.0.2.10 (mail.example.com)`` (see the module's table)."""
+        name = self.confirmed_name or (self.ptr[0] if self.ptr else None)
+        return authres.IPRevAuthenticationResult(
+            result=_AR_RESULT[self.result], policy_iprev=self.ip, policy_iprev_comment=name
+        )
+
+    def explain(self) -> list[str]:
+        lines = [f"looked up {answer.describe()}" for answer in self.lookups]
+        lines.append(f"rdns={self.result}: {self.reason}")
+        return lines
+
+    def fixes(self) -> list[str]:
+        record = "AAAA" if ":" in self.ip else "A"
+        if self.result == "none" and self.reverse_name is not None:
+            return [f"publish `{self.reverse_name}. PTR <your mail server's host name>.` (the reverse zone "
+                    f"belongs to whoever holds the address block: ask your hosting provider), then "
+                    f"`<that host name> {record} {self.ip}`"]
+        if self.result == "fail":
+            name = self.ptr[0]
+            return [f"publish `{name} {record} {self.ip}`, or change the PTR of {self.ip} to a name "
+                    f"that already resolves to it"]
+        if self.result == "temperror":
+            return ["make sure the name servers of the reverse zone (and of the PTR names) answer; "
+                    "the lookups timed out or failed"]
+        return []
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "result": self.result,
+            "ip": self.ip,
+            "reverse_name": self.reverse_name,
+            "ptr": list(self.ptr),
+            "confirmed_name": self.confirmed_name,
+            "reason": self.reason,
+            "lookups": [answer.describe() for answer in self.lookups],
+            "authentication_results": str(self.auth_result()),
+            "explain": self.explain(),
+            "fixes": self.fixes(),
+        }
+
+
+async def check_rdns(resolver: Resolver, ip: str) -> RdnsResult:
+    """Forward-confirmed reverse DNS of ``ip`` through ``resolver`` (never raises)."""
+    resolver = resolver.fork()
+    try:
+        address = ipaddress.ip_address(ip.strip().strip("[]"))
+    except ValueError:
+        return RdnsResult("none", ip, None, (), None, f"{ip!r} is not an IP address, so it has no PTR record")
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    shown = str(address)
+    reverse = reverse_name(shown).to_text(omit_final_dot=True)
+    ptr = await resolver.resolve(reverse, "PTR")
+
+    def result(verdict: str, names: tuple[str, ...], confirmed: str | None, reason: str) -> RdnsResult:
+        return RdnsResult(verdict, shown, reverse, names, confirmed, reason, tuple(resolver.log))
+
+    if ptr.outcome.is_error:
+        return result("temperror", (), None, f"the PTR lookup for {reverse} failed ({ptr.outcome.value})")
+    names = tuple(ptr.targets())
+    if not names:
+        why = "does not exist (NXDOMAIN)" if ptr.outcome is Outcome.NXDOMAIN else "has no PTR record"
+        return result("none", (), None, f"{shown} has no reverse DNS: {reverse} {why}")
+    rdtype = "AAAA" if address.version == 6 else "A"
+    temporary: list[str] = []
+    for name in names[:MAX_NAMES]:
+        forward = await resolver.resolve(name, rdtype)
+        if forward.outcome.is_error:
+            temporary.append(name)
+        elif any(ipaddress.ip_address(found) == address for found in forward.addresses()):
+            return result("pass", names, name, f"{shown} has PTR {name}, and {name} resolves back to {shown}")
+    listed = ", ".join(names)
+    if temporary:
+        return result("temperror", names, None, f"{shown} has PTR {listed}, but the {rdtype} lookup of "
+                                                f"{', '.join(temporary)} failed, so it could not be confirmed")
+    skipped = f" (only the first {MAX_NAMES} were followed)" if len(names) > MAX_NAMES else ""
+    return result("fail", names, None, f"{shown} has PTR {listed}{skipped}, but no {rdtype} record of "
+                                       f"{'that name' if len(names) == 1 else 'those names'} holds {shown}")

@@ -1,0 +1,176 @@
+"""``smtp-sandbox serve``: the SMTP receiver, its DNS server and the store, until Ctrl-C.
+
+Without ``--zone`` it serves the demo zones shipped in the package and judges every
+client as the demo's sending address, so the very first message gets a real verdict
+(see :mod:`sandbox.demo`). Ctrl-C or SIGTERM stops it cleanly: messages in flight are
+judged, stored and answered before the store closes.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from sandbox.commands.common import UsageError, add_zone_flags, load_faults, load_zones, parse_host_port
+
+if TYPE_CHECKING:
+    from sandbox.app import Sandbox
+
+DEFAULT_SMTP = "127.0.0.1:2525"
+DEFAULT_DNS = "127.0.0.1:5353"
+DEFAULT_DATA_DIR = ".smtp-sandbox"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_zone_flags(parser)
+    parser.add_argument("--profile", default="gmail", metavar="gmail|yahoo|outlook|PATH",
+                        help="the provider to behave like (default gmail), or a profile file")
+    parser.add_argument("--smtp", default=DEFAULT_SMTP, metavar="HOST:PORT",
+                        help=f"SMTP address to listen on (default {DEFAULT_SMTP})")
+    parser.add_argument("--dns", default=DEFAULT_DNS, metavar="HOST:PORT",
+                        help=f"DNS address (UDP and TCP) serving the same zones (default {DEFAULT_DNS})")
+    parser.add_argument("--client-ip", action="append", default=[], metavar="[SRC=]IP",
+                        help="judge clients as IP: every client (IP), or those connecting from SRC "
+                        "(SRC=IP, e.g. 127.0.0.10=192.0.2.10); repeatable")
+    parser.add_argument("--bulk-sender", action="append", default=[], metavar="DOMAIN",
+                        help="treat mail from DOMAIN as bulk mail (the provider's bulk-sender rules apply)")
+    parser.add_argument("--unknown-user", action="append", default=[], metavar="ADDR",
+                        help="recipient that does not exist (refused at RCPT); repeatable")
+    parser.add_argument("--over-quota", action="append", default=[], metavar="ADDR",
+                        help="recipient whose mailbox is full (deferred at RCPT); repeatable")
+    parser.add_argument("--require-tls", action="store_true",
+                        help="refuse mail sent without STARTTLS, whatever the profile says")
+    parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR, metavar="DIR",
+                        help=f"where deliveries and the TLS certificate are kept (default ./{DEFAULT_DATA_DIR}/)")
+    parser.add_argument("--tls-cert", metavar="FILE", help="PEM certificate for STARTTLS (default: self-signed)")
+    parser.add_argument("--tls-key", metavar="FILE", help="PEM private key for --tls-cert")
+    parser.add_argument("--proxy-protocol", action="store_true",
+                        help="expect a PROXY protocol v1 or v2 header on every connection")
+    parser.add_argument("--xclient", action="store_true",
+                        help="offer Postfix's XCLIENT (ADDR, NAME, HELO) to set the client per connection")
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    return asyncio.run(_serve(_build(args), args))
+
+
+def _build(args: argparse.Namespace) -> "Sandbox":
+    """The sandbox the flags describe; every problem becomes a one-line UsageError."""
+    from sandbox import demo
+    from sandbox.app import Sandbox
+    from sandbox.smtp.identity import ClientIpMap
+
+    smtp = parse_host_port(args.smtp, "--smtp")
+    dns = parse_host_port(args.dns, "--dns")
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise UsageError("--tls-cert and --tls-key go together: give both or neither")
+    client_ips: dict[str | None, str] = {}
+    for spec in args.client_ip:
+        try:
+            source, target = ClientIpMap.parse_spec(spec)
+        except ValueError:
+            raise UsageError(f"--client-ip {spec!r}: expected IP or SRC=IP with IPv4/IPv6 addresses") from None
+        client_ips[source] = target
+    args.demo = not args.zone
+    if args.demo and not client_ips:
+        client_ips[None] = demo.CLIENT_IP
+    zones = load_zones(args.zone or demo.zone_files())
+    faults = load_faults(args.fault)
+    try:
+        return Sandbox(
+            zones, faults=faults, profile=args.profile, data_dir=args.data_dir, smtp=smtp, dns=dns,
+            client_ips=client_ips, bulk_senders=args.bulk_sender, unknown_users=args.unknown_user,
+            over_quota=args.over_quota, require_tls=True if args.require_tls else None,
+            tls_cert=args.tls_cert, tls_key=args.tls_key, proxy_protocol=args.proxy_protocol,
+            xclient=args.xclient, on_delivery=_print_delivery,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+async def _serve(sandbox: "Sandbox", args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from sandbox.app import BindError
+    from sandbox.store import StoreError
+
+    try:
+        await sandbox.start()
+    except BindError as exc:
+        flag = {"smtp": "--smtp", "dns": "--dns"}[exc.service]
+        raise UsageError(f"{flag} {getattr(args, exc.service)}: cannot listen there ({exc.reason}); "
+                         "choose another HOST:PORT") from None
+    except ValueError as exc:  # a TLS certificate or key that does not load
+        raise UsageError(str(exc)) from None
+    except (StoreError, OSError) as exc:  # the data directory cannot be created or opened
+        raise UsageError(f"--data-dir {args.data_dir}: {exc}") from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    print(await _banner(sandbox, args), flush=True)
+    try:
+        await stop.wait()
+    finally:
+        print("smtp-sandbox: stopping; finishing messages in flight", flush=True)
+        await sandbox.stop()
+    return 0
+
+
+async def _banner(sandbox: "Sandbox", args: argparse.Namespace) -> str:
+    from sandbox import demo
+
+    host, port = sandbox.smtp_address
+    dns_host, dns_port = sandbox.dns_address or ("-", 0)
+    profile = sandbox.profile
+    origins = ", ".join(zone.origin.to_text(omit_final_dot=True) for zone in sandbox.zones)
+    lines = [
+        f"smtp-sandbox: behaving like {profile.name} ({', '.join(sorted(profile.domains))})",
+        f"  SMTP  {_show(host)}:{port}    DNS  {_show(dns_host)}:{dns_port} (UDP and TCP)",
+        f"  zones {origins}" + (" (the demo shipped with smtp-sandbox)" if args.demo else ""),
+        f"  store {sandbox.data_dir}",
+    ]
+    mapping = sandbox.client_ips.mapping
+    if mapping:
+        shown = ", ".join(f"{src or 'every client'} -> {ip}" for src, ip in mapping.items())
+        lines.append(f"  judged as: {shown}")
+    else:
+        lines.append("  clients are judged by their own address (--client-ip [SRC=]IP maps them)")
+    recipient = f"user@{sorted(profile.domains)[0]}"
+    lines.append("")
+    if args.demo:
+        accepted = await demo.expected_reply(profile, sandbox.resolver, demo.GOOD_SENDER, recipient)
+        rejected = await demo.expected_reply(profile, sandbox.resolver, demo.BROKEN_SENDER, recipient)
+        lines.append(demo.instructions(host, port, recipient, accepted=accepted, rejected=rejected))
+    else:
+        senders = [o for o in origins.split(", ") if o and not o.endswith(".arpa")] or ["example.com"]
+        lines.append(f"Send to any address at {', '.join(sorted(profile.domains))} through {_show(host)}:{port}, e.g.")
+        lines.append(f"  {demo.swaks_line(host, port, 'you@' + senders[0], recipient)}")
+    lines.append("Ctrl-C stops.")
+    return "\n".join(lines)
+
+
+def _show(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _print_delivery(number: int, delivery: Any) -> None:
+    """One line per stored attempt, so the terminal running ``serve`` shows verdicts live:
+    ``#2 bob@example.net -> user@gmail.com [192.0.2.10]: 550 5.7.26 reject at data by G4: ...``."""
+    decision = delivery.decision or {}
+    if not decision:
+        verdict = f"no verdict (the client left during {delivery.stage})"
+    else:
+        code = f"{decision.get('code')} {decision.get('enhanced_code') or ''}".strip()
+        where = f"to {delivery.folder}" if delivery.folder else f"at {delivery.stage}"
+        verdict = f"{code} {decision.get('action')} {where}"
+        if decision.get("rule_id"):
+            verdict += f" by {decision['rule_id']}"
+        text = decision.get("text") or ""
+        if decision.get("action") in ("reject", "defer") and text:
+            verdict += ": " + (text if len(text) <= 100 else text[:97] + "...")
+    rcpts = ", ".join(delivery.rcpt_to) or "-"
+    print(f"#{number} {delivery.mail_from or '<>'} -> {rcpts} [{delivery.client_ip}]: {verdict}", flush=True)

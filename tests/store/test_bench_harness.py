@@ -1,0 +1,48 @@
+"""``python -m bench`` on a small load: the harness measures what it claims to measure.
+
+No timing is asserted (the machine may be busy); what is asserted is that every message
+got its 250 from both servers, the sandbox judged every one of them (inbox, SPF, DKIM
+and DMARC passing: the corpus's zones publish what the messages need), the store
+comparison really compared batched commits with one commit per save, and the
+temporary data directories are gone afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_small_benchmark_run_reports_both_servers_and_both_store_modes(tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+    work = tmp_path / "work"
+    work.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--messages", "40", "--warmup", "5", "--connections", "3",
+         "--per-connection", "7", "--store-deliveries", "30", "--store-callers", "4", "--store-rounds", "1",
+         "--work-dir", str(work), "--output", str(output)],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    results = json.loads(output.read_text())
+
+    a, b = results["smtp"]["a"], results["smtp"]["b"]
+    assert a["replies"] == {"250": 40} and b["replies"] == {"250": 40}
+    assert a["pipelining"] and b["pipelining"]  # both sides got the same, pipelined, client
+    assert a["p50_ms"] <= a["p99_ms"] and b["p50_ms"] <= b["p99_ms"]
+    assert results["smtp"]["ratio_b_over_a"] == round(b["messages_per_second"] / a["messages_per_second"], 4)
+    assert "store" not in a
+    assert b["store"]["rows"] == 45  # warm-up and measured messages, one delivery each
+    assert b["store"]["verdicts"] == {"inbox spf=pass dkim=pass dmarc=pass": 45}
+    assert results["config"]["dkim"] == "rsa-sha256, 2048 bits"
+
+    [store] = results["store"]
+    assert store["callers"] == 4
+    assert store["one_commit_per_save"]["commits"] == 30 == store["one_commit_per_save"]["deliveries"]
+    assert store["group_commit"]["deliveries"] == 30
+    assert "ratio b/a" in done.stdout and "group commit/s" in done.stdout
+    assert list(work.iterdir()) == []
