@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian packages the test suite drives for real (dig for the DNS server tests).
+# Debian packages the test suite drives for real (dig for the DNS server tests); the
+# interop MTAs (Postfix, OpenDKIM, swaks, a private Exim) come from tools/interop/install.sh.
 SYSTEM_PACKAGES := $(shell cat tools/system-packages.txt 2>/dev/null | grep -v '^\#')
 
 .PHONY: run test bench sysdeps venv clean
@@ -33,6 +34,7 @@ sysdeps:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 		else echo "not root: install these Debian packages yourself:$$missing (the tests that need them will fail saying so)"; fi; \
 	fi
+	@bash tools/interop/install.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -13,6 +13,7 @@ as one line on stderr with exit code 2; they never show a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import importlib
 import importlib.util
 import sys
@@ -66,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `smtp-sandbox log | head`: the reader left; that is not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

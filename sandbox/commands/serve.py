@@ -11,14 +11,13 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from sandbox.commands.common import UsageError, add_zone_flags, load_faults, load_zones, parse_host_port
+from sandbox.commands.common import DEFAULT_DATA_DIR, UsageError, add_zone_flags, load_faults, load_zones, parse_host_port
 
 if TYPE_CHECKING:
     from sandbox.app import Sandbox
 
 DEFAULT_SMTP = "127.0.0.1:2525"
 DEFAULT_DNS = "127.0.0.1:5353"
-DEFAULT_DATA_DIR = ".smtp-sandbox"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
