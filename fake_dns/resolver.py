@@ -15,6 +15,7 @@ run concurrently do not mix their logs.
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 from dataclasses import dataclass, field
 
@@ -83,12 +84,32 @@ class Answer:
 
     def describe(self) -> str:
         """One line for logs and explanations: ``TXT example.com -> "v=spf1 -all"``."""
+        return self._description
+
+    @functools.cached_property
+    def _description(self) -> str:
+        # Rendered once per answer: a result's explain() and as_dict() both show its lookups.
         head = f"{self.rdtype} {self.name}"
         if self.cnames:
             head += " (via CNAME " + " -> ".join(self.cnames) + ")"
         if self.outcome is Outcome.ANSWER:
-            return head + " -> " + "; ".join(r.to_text() for r in self.records)
+            return head + " -> " + "; ".join(_record_text(r) for r in self.records)
         return f"{head} -> {self.outcome.value.upper()}"
+
+
+def _record_text(record: dns.rdata.Rdata) -> str:
+    """A record's presentation text. Text records (DKIM keys above all) are rendered
+    through a memo: answers hand out the zone's own immutable rdata objects, so the same
+    ones are rendered for every message, and dnspython's escaping of long strings is slow.
+    Only text records: their equality is byte-exact, whereas records holding names compare
+    equal across letter case and would share one rendering."""
+    return _text_record_text(record) if hasattr(record, "strings") else record.to_text()
+
+
+@functools.lru_cache(maxsize=1024)
+def _text_record_text(record: dns.rdata.Rdata) -> str:
+    """Process-wide but stateless: a pure function of an immutable record (bounded)."""
+    return record.to_text()
 
 
 @dataclass
@@ -110,9 +131,9 @@ class Resolver:
     def resolve_now(self, name: str | dns.name.Name, rdtype: str | int) -> Answer:
         """The synchronous core of :meth:`resolve`, for callers that cannot await
         (dkimpy's key callback); the zones are in memory, so nothing blocks."""
-        qname = name if isinstance(name, dns.name.Name) else _parse_name(name)
+        parsed = _shown(name) if isinstance(name, dns.name.Name) else _parse_name(name)
         qtype = to_rdtype(rdtype)
-        answer = self._chase(qname, qtype) if qname is not None else Answer(
+        answer = self._chase(*parsed, qtype) if parsed is not None else Answer(
             str(name), dns.rdatatype.to_text(qtype), Outcome.NXDOMAIN
         )
         self.log.append(answer)
@@ -122,8 +143,7 @@ class Resolver:
         """PTR lookup for an IPv4 or IPv6 address (IPv4-mapped IPv6 is treated as IPv4)."""
         return await self.resolve(reverse_name(ip), "PTR")
 
-    def _chase(self, qname: dns.name.Name, qtype: dns.rdatatype.RdataType) -> Answer:
-        shown = qname.to_text(omit_final_dot=True) or "."
+    def _chase(self, qname: dns.name.Name, shown: str, qtype: dns.rdatatype.RdataType) -> Answer:
         type_text = dns.rdatatype.to_text(qtype)
         cnames: list[str] = []
         current = qname
@@ -146,17 +166,32 @@ class Resolver:
         return Answer(shown, type_text, Outcome.SERVFAIL, cnames=tuple(cnames))
 
 
-def _parse_name(name: str) -> dns.name.Name | None:
-    """Parse a name to look up; text that is no valid name (empty labels, a label over 63
-    octets, over 255 in all) cannot exist in DNS, so the lookup is NXDOMAIN."""
+@functools.lru_cache(maxsize=4096)
+def _parse_name(name: str) -> tuple[dns.name.Name, str] | None:
+    """Parse a name to look up, with the text answers show for it; text that is no valid
+    name (empty labels, a label over 63 octets, over 255 in all) cannot exist in DNS, so
+    the lookup is NXDOMAIN (None).
+
+    Memoised because the checks look up the same few names for every message and dnspython
+    parses and prints names slowly. Process-wide but stateless: keyed on the exact text
+    (so letter case is kept as given), values immutable, bounded."""
     try:
-        return to_name(name)
+        return _shown(to_name(name))
     except (dns.name.EmptyLabel, dns.name.LabelTooLong, dns.name.NameTooLong, dns.exception.SyntaxError):
         return None
 
 
+def _shown(name: dns.name.Name) -> tuple[dns.name.Name, str]:
+    """A name and the text answers show for it (no final dot; the root as ".")."""
+    return name, name.to_text(omit_final_dot=True) or "."
+
+
+@functools.lru_cache(maxsize=1024)
 def reverse_name(ip: str) -> dns.name.Name:
-    """The in-addr.arpa / ip6.arpa name of an address; IPv4-mapped IPv6 maps to in-addr.arpa."""
+    """The in-addr.arpa / ip6.arpa name of an address; IPv4-mapped IPv6 maps to in-addr.arpa.
+
+    Memoised (bounded, stateless: immutable text to an immutable Name): a sandbox judges
+    the same few client addresses over and over, and each needs this name for rDNS."""
     address = ipaddress.ip_address(ip)
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped

@@ -16,6 +16,7 @@ syntax error names the file and the line that holds it.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -54,7 +55,19 @@ def to_name(name: str | dns.name.Name, origin: dns.name.Name | None = None) -> d
     """Parse a domain name; relative names are taken relative to ``origin`` (root if None)."""
     if isinstance(name, dns.name.Name):
         return name
-    return dns.name.from_text(name, origin=origin if origin is not None else dns.name.root)
+    if origin is None or origin == dns.name.root:
+        return _parse_absolute_name(name)
+    return dns.name.from_text(name, origin=origin)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_absolute_name(text: str) -> dns.name.Name:
+    """dnspython's name parser (relative to the root), memoised: every message makes the
+    checks look up the same few names again, and parsing is much of a lookup's cost.
+    Process-wide but stateless: immutable text to an immutable Name (bounded; text that
+    does not parse raises every time, nothing is kept for it). Relative names are not
+    memoised: origins compare equal across letter case, and the parsed name keeps it."""
+    return dns.name.from_text(text, origin=dns.name.root)
 
 
 def to_rdtype(rdtype: str | int | dns.rdatatype.RdataType) -> dns.rdatatype.RdataType:
@@ -408,7 +421,7 @@ class Zones:
             zone = by_origin.get(candidate)
             if zone is not None:
                 return zone
-            if candidate == dns.name.root:
+            if candidate.labels == (b"",):  # the root (a cheaper test than Name equality)
                 return None
             candidate = candidate.parent()
 

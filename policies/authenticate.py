@@ -107,7 +107,7 @@ async def authenticate(
     spf, dkim, arc, rdns = await asyncio.gather(
         check_spf(resolver, client_ip, mail_from, helo, receiver=authserv_id),
         check_dkim(message, resolver, now=now),
-        check_arc(message, resolver, now=now),
+        check_arc(message, resolver, now=now, client_ip=client_ip),
         check_rdns(resolver, client_ip),
     )
     dmarc = await check_dmarc(resolver, fmt.from_domain, spf, dkim, mode=dmarc_mode)

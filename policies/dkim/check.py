@@ -119,8 +119,11 @@ def _verify(
     tags[b"a"] = signature.algorithm.encode()
     tags[b"c"] = signature.canonicalization.encode()
     include = [h.lower() for h in re.split(rb"\s*:\s*", tags[b"h"].strip())]
+    # What dkimpy's verify_sig does before verify_sig_process, minus fetching and
+    # parsing the key again: judge_key_record already parsed it (and parse_key keeps it).
+    verifier.pk, verifier.keysize, verifier.ktag, verifier.seqtlsrpt = key.parsed
     try:
-        ok = verifier.verify_sig(tags, include, field, lambda _name, timeout=5: key.record)
+        ok = verifier.verify_sig_process(tags, include, field, lambda _name, timeout=5: key.record)
     except dkim.ValidationError:
         # The only ValidationError left once the tags and key have been checked here
         # (tlsrpt service types never reach dkimpy) is the body hash comparison.

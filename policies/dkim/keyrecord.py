@@ -12,8 +12,10 @@ any other unknown tag (RFC 6376 3.6.1: "Unrecognized tags MUST be ignored").
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import dkim
 from dkim.util import InvalidTagValueList, parse_tag_value
@@ -38,6 +40,8 @@ class KeyRecord:
     record: bytes = b""
     problem: str | None = None
     reason: str | None = None
+    # dkimpy's parsed form of ``record`` (see parse_key), handed to its verifier as is.
+    parsed: tuple[Any, int, bytes, bool] | None = field(default=None, repr=False, compare=False)
 
 
 def judge_key_record(txt: bytes, signature: Signature) -> KeyRecord:
@@ -83,10 +87,23 @@ def judge_key_record(txt: bytes, signature: Signature) -> KeyRecord:
                        f"the key has t=s, so i= must be in exactly d={signature.domain}, not {host}")
     record = b"k=" + key_type.encode() + b"; p=" + key_data
     try:
-        _, bits, _, _ = dkim.evaluate_pk(signature.key_name.encode(), record)
+        parsed = parse_key(signature.key_name.encode(), record)
     except Exception as err:  # dkimpy's key parser raises many types on bad input
         return bad("key_invalid", f"p= does not hold a valid {key_type.upper()} public key ({_short(err)})")
-    return KeyRecord(text, key_type, bits, testing, record)
+    return KeyRecord(text, key_type, parsed[1], testing, record, parsed=parsed)
+
+
+@functools.lru_cache(maxsize=256)
+def parse_key(name: bytes, record: bytes) -> tuple[Any, int, bytes, bool]:
+    """dkimpy's ``evaluate_pk``: (public key, bits, key type, tlsrpt service), memoised.
+
+    Every message signed with a selector carries the same key record, and dkimpy's
+    pure-Python ASN.1 parsing of an RSA key is a measurable share of each verification
+    (dkimpy would parse it a second time; check.py hands it this one). Process-wide
+    but stateless: a pure function of immutable input (bounded); dkimpy only reads the
+    key it returns. A record that does not parse raises every time (nothing is kept).
+    """
+    return dkim.evaluate_pk(name, record)
 
 
 def _list(value: bytes) -> list[str]:

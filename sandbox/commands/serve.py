@@ -4,11 +4,19 @@ Without ``--zone`` it serves the demo zones shipped in the package and judges ev
 client as the demo's sending address, so the very first message gets a real verdict
 (see :mod:`sandbox.demo`). Ctrl-C or SIGTERM stops it cleanly: messages in flight are
 judged, stored and answered before the store closes.
+
+The zone files are loaded again, without a restart, on ``smtp-sandbox zone reload``
+(through the control socket ``DATA_DIR/control.sock``), on SIGHUP, and when a zone
+file changes (see :mod:`sandbox.reload`); a file that does not load keeps the old zones
+and the reason is printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from sandbox.commands.common import DEFAULT_DATA_DIR, UsageError, add_zone_flags, load_faults, load_zones, parse_host_port
@@ -75,7 +83,8 @@ def _build(args: argparse.Namespace) -> "Sandbox":
     args.demo = not args.zone
     if args.demo and not client_ips:
         client_ips[None] = demo.CLIENT_IP
-    zones = load_zones(args.zone or demo.zone_files())
+    args.zone_files = [str(path) for path in (args.zone or demo.zone_files())]
+    zones = load_zones(args.zone_files)
     faults = load_faults(args.fault)
     try:
         return Sandbox(
@@ -94,8 +103,12 @@ async def _serve(sandbox: "Sandbox", args: argparse.Namespace) -> int:
     import signal
 
     from sandbox.app import BindError
+    from sandbox.control import answers
     from sandbox.store import StoreError
 
+    if answers(args.data_dir):
+        raise UsageError(f"--data-dir {args.data_dir}: another smtp-sandbox serve is running there "
+                         "(stop it, or choose another --data-dir)")
     try:
         await sandbox.start()
     except BindError as exc:
@@ -110,13 +123,55 @@ async def _serve(sandbox: "Sandbox", args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    print(await _banner(sandbox, args), flush=True)
     try:
-        await stop.wait()
+        async with _reloading(sandbox, args):
+            print(await _banner(sandbox, args), flush=True)
+            await stop.wait()
     finally:
         print("smtp-sandbox: stopping; finishing messages in flight", flush=True)
         await sandbox.stop()
     return 0
+
+
+@asynccontextmanager
+async def _reloading(sandbox: "Sandbox", args: argparse.Namespace) -> AsyncIterator[None]:
+    """Reload the zone files while the block runs: on ``zone reload`` (control socket),
+    SIGHUP, and a change of a file. Stops all three on the way out."""
+    import asyncio
+    import signal
+
+    from sandbox.control import ControlError, ControlServer
+    from sandbox.reload import ZoneReloader
+
+    reloader = ZoneReloader(sandbox, args.zone_files, report=lambda line: print(line, flush=True))
+
+    async def reload_command() -> str:
+        return (await reloader.reload("smtp-sandbox zone reload")).line()
+
+    control = ControlServer(sandbox.data_dir or args.data_dir, {"reload": reload_command})
+    try:
+        await control.start()
+    except ControlError as exc:  # e.g. a data directory too deep for a socket path
+        print(f"smtp-sandbox: `zone reload` is not available: {exc}; SIGHUP and saving a zone file "
+              "still reload", flush=True)
+    loop = asyncio.get_running_loop()
+    # Strong references: the loop keeps only weak ones to tasks.
+    tasks = {loop.create_task(reloader.watch())}
+
+    def on_sighup() -> None:
+        task = loop.create_task(reloader.reload("SIGHUP"))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, on_sighup)
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGHUP)
+        for task in list(tasks):
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await control.stop()
 
 
 async def _banner(sandbox: "Sandbox", args: argparse.Namespace) -> str:
@@ -131,6 +186,8 @@ async def _banner(sandbox: "Sandbox", args: argparse.Namespace) -> str:
         f"  SMTP  {_show(host)}:{port}    DNS  {_show(dns_host)}:{dns_port} (UDP and TCP)",
         f"  zones {origins}" + (" (the demo shipped with smtp-sandbox)" if args.demo else ""),
         f"  store {sandbox.data_dir}",
+        f"  reload: smtp-sandbox zone reload --data-dir {sandbox.data_dir}, kill -HUP {os.getpid()}, "
+        "or just save a zone file",
     ]
     mapping = sandbox.client_ips.mapping
     if mapping:

@@ -1,61 +1,62 @@
-"""Fixtures of the interop tests: the receiver, and private Exim / Postfix+OpenDKIM
-instances relaying to it.
+"""Fixtures of the interop tests: the sandbox as receiver, and private Exim /
+Postfix+OpenDKIM instances relaying to it.
 
-A program that is not installed makes the test FAIL with the reason (never skip):
-`tools/interop/install.sh` installs them all, and `make test` runs it.
+A program that is not installed makes the test FAIL with the reason (never skip, and
+not an ERROR at set-up): the MTA fixtures are factories the test calls in its own body
+(``exim = start_exim()``), so the :class:`~mta.MissingTool` raised there is the test's
+failure. `tools/interop/install.sh` installs them all, and `make test` runs it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from mta import EximInstance, MissingTool, OpenDkim, PostfixInstance, instance_directory, make_dkim_key
-from sandbox.smtp.tls import ensure_self_signed, server_context
-from standin import StandInReceiver
-
-SENDER_DOMAIN = "sender.test"
+from receiver import SENDER_DOMAIN, SandboxReceiver
 
 
 @pytest.fixture
-def receiver(tmp_path: Path) -> Iterator[StandInReceiver]:
-    # ----------------------------------------------------------------------------------
-    # SEAM: this is the one place the sandbox replaces the stand-in. Yield an object with
-    # the StandInReceiver interface (address, fix, defer_until_fixed, attempts, chunking)
-    # wrapping sandbox.app.Sandbox(...).run_in_thread(), with client_ips mapping the
-    # source addresses 127.0.0.10 (Exim), 127.0.0.11 (Postfix) and 127.0.0.12 (swaks) to
-    # the address the checks should judge. README.md in this folder has an adapter that
-    # passed these tests against the sandbox. The final tests then also assert on the
-    # sandbox's stored delivery (dkim=pass, spf=pass, dmarc=pass, folder inbox) once
-    # fix has put the MTA's DKIM key into the zone.
-    # ----------------------------------------------------------------------------------
-    # Like Gmail's MX (and the sandbox) the stand-in offers STARTTLS, with a
-    # self-signed certificate the MTAs accept opportunistically.
-    tls = server_context(*ensure_self_signed(tmp_path / "tls", "mx.google.com"))
-    with StandInReceiver(tls_context=tls) as running:
+def receiver(tmp_path: Path) -> Iterator[SandboxReceiver]:
+    """The Gmail sandbox, its store in ``tmp_path/data``, the sender's zone still broken."""
+    with SandboxReceiver(tmp_path / "data") as running:
         yield running
 
 
-@pytest.fixture
-def exim(receiver: StandInReceiver) -> Iterator[EximInstance]:
+def _fail_if_missing(start: Callable[[], object]) -> object:
+    """What ``start`` returns; a missing program fails the calling test with its reason."""
     try:
-        with instance_directory("exim") as directory:
-            key = make_dkim_key(directory / "dkim-private.pem", SENDER_DOMAIN, "exim")
-            with EximInstance(directory, relay=receiver.address, key=key) as instance:
-                yield instance
+        return start()
     except MissingTool as missing:
-        pytest.fail(str(missing), pytrace=False)
+        reason = str(missing)
+    pytest.fail(reason, pytrace=False)  # outside the except: no "during handling" chain
 
 
 @pytest.fixture
-def postfix(receiver: StandInReceiver) -> Iterator[PostfixInstance]:
-    try:
-        with instance_directory("postfix") as directory:
-            key = make_dkim_key(directory / "dkim-private.pem", SENDER_DOMAIN, "postfix")
-            with OpenDkim(directory / "opendkim", key) as opendkim, \
-                    PostfixInstance(directory, relay=receiver.address, signer=opendkim) as instance:
-                yield instance
-    except MissingTool as missing:
-        pytest.fail(str(missing), pytrace=False)
+def start_exim(receiver: SandboxReceiver) -> Iterator[Callable[[], EximInstance]]:
+    """Call it to get a private Exim relaying to ``receiver`` (torn down after the test)."""
+    with ExitStack() as stack:
+        def start() -> EximInstance:
+            def build() -> EximInstance:
+                directory = stack.enter_context(instance_directory("exim"))
+                key = make_dkim_key(directory / "dkim-private.pem", SENDER_DOMAIN, "exim")
+                return stack.enter_context(EximInstance(directory, relay=receiver.address, key=key))
+            return _fail_if_missing(build)  # type: ignore[return-value]
+        yield start
+
+
+@pytest.fixture
+def start_postfix(receiver: SandboxReceiver) -> Iterator[Callable[[], PostfixInstance]]:
+    """Call it to get a private Postfix + OpenDKIM relaying to ``receiver``."""
+    with ExitStack() as stack:
+        def start() -> PostfixInstance:
+            def build() -> PostfixInstance:
+                directory = stack.enter_context(instance_directory("postfix"))
+                key = make_dkim_key(directory / "dkim-private.pem", SENDER_DOMAIN, "postfix")
+                opendkim = stack.enter_context(OpenDkim(directory / "opendkim", key))
+                return stack.enter_context(PostfixInstance(directory, relay=receiver.address, signer=opendkim))
+            return _fail_if_missing(build)  # type: ignore[return-value]
+        yield start

@@ -6,7 +6,7 @@ Exim is the binary `tools/interop/install.sh` unpacked into a private root, run 
 ``-C`` and its own configuration; Postfix runs as a second instance with ``-c`` and its
 own config_directory; OpenDKIM runs in the foreground with ``-x`` and its own
 configuration. Every one relays all
-mail to one receiver on loopback (the sandbox, or the stand-in until it is swapped in)
+mail to one receiver on loopback (the sandbox)
 from its own loopback source address, so the receiver can tell who sent what.
 
 Why the instance directory is not pytest's ``tmp_path``: the MTAs drop privileges to
@@ -507,8 +507,9 @@ class PostfixInstance:
         self._master_pid: int | None = None
 
     def start(self) -> "PostfixInstance":
+        # exist_ok: a restart (:meth:`restart`) keeps the queue, the maildir and the log.
         for path in (self.config_dir, self.queue_dir, self.data_dir, self.mail_dir, self.maillog_path.parent):
-            path.mkdir()
+            path.mkdir(exist_ok=True)
         for path in (self.data_dir, self.mail_dir):
             _chown(path, POSTFIX_USER)
         # The listener's port is picked free just before start; another process could
@@ -651,6 +652,12 @@ postlog   unix-dgram n - n - 1 postlogd
             os.killpg(master, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+    def restart(self) -> None:
+        """Stop the instance and start it again on the same directories: what a staging
+        MTA's operator does mid-test (the queue survives; the listener gets a new port)."""
+        self.stop()
+        self.start()
 
     def __enter__(self) -> "PostfixInstance":
         return self.start()

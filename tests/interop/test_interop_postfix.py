@@ -1,10 +1,14 @@
 """Postfix (Debian's postfix, a private second instance) signing through OpenDKIM,
-against the receiver.
+against the Gmail sandbox.
 
-What a sender running Postfix sees when Gmail rejects unauthenticated mail: the
-maillog's ``status=bounced (host 127.0.0.1[127.0.0.1] said: 550-5.7.26 ...)`` line and
-a non-delivery notification back to the sender; after the fix, ``status=sent (250
-2.0.0 OK  <unixtime> <id> - gsmtp)``. A 4xx keeps the message in the deferred queue
+The classic story, as a sender running Postfix sees it: the zone lacks OpenDKIM's
+selector record and SPF does not cover the production address (127.0.0.11 is judged as
+192.0.2.10), so the maillog shows ``status=bounced (host 127.0.0.1[127.0.0.1] said:
+550-5.7.26 Your email has been blocked because the sender is unauthenticated. ...)``
+(Gmail's G1) and a non-delivery notification goes back to the sender; after the key is
+published, SPF fixed and the zone reloaded into the running sandbox, ``status=sent (250
+2.0.0 OK  <unixtime> <id> - gsmtp)`` and the sandbox stores the message with SPF,
+DKIM and DMARC passing, in the inbox. A 4xx keeps the message in the deferred queue
 until ``postqueue -f`` delivers it. Both submission paths are covered: the sendmail
 command (signed through non_smtpd_milters) and the instance's SMTP listener (signed
 through smtpd_milters).
@@ -13,9 +17,10 @@ through smtpd_milters).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from mta import PostfixInstance, compose, read_maildir, recipient_report, signature_tags
-from standin import ACCEPTED, StandInReceiver
+from receiver import ACCEPTED, G1_FIRST_LINE, JUDGED_IP, SandboxReceiver, assert_authenticated_into_inbox
 
 SENDER = "alice@sender.test"
 RECIPIENT = "user@gmail.com"
@@ -32,8 +37,9 @@ def assert_signed_by(postfix: PostfixInstance, data: bytes) -> None:
     assert postfix.key.verifies(data), "OpenDKIM's DKIM-Signature does not verify against the test's key"
 
 
-def test_postfix_bounces_gmail_rejection_then_delivers_after_fix(postfix: PostfixInstance,
-                                                                 receiver: StandInReceiver) -> None:
+def test_postfix_bounces_gmail_rejection_then_delivers_after_fix(start_postfix: Callable[[], PostfixInstance],
+                                                                 receiver: SandboxReceiver) -> None:
+    postfix = start_postfix()
     relay = rf"relay=127\.0\.0\.1\[127\.0\.0\.1\]:{receiver.address[1]}"
     rejected, rejected_id = compose(SENDER, RECIPIENT, "before the fix")
     first_id = postfix.submit(rejected, rejected_id, SENDER, RECIPIENT)
@@ -43,7 +49,10 @@ def test_postfix_bounces_gmail_rejection_then_delivers_after_fix(postfix: Postfi
                                rf"(.*) \(in reply to end of DATA command\)\)$")
     [attempt] = receiver.attempts()
     reply = attempt.reply_lines
-    assert reply[0].startswith("550-5.7.26 ") and reply[-1].startswith("550 5.7.26 "), reply
+    assert attempt.delivery.decision["rule_id"] == "G1"
+    assert reply[0] == G1_FIRST_LINE, reply
+    assert f"550-5.7.26  SPF [sender.test] with ip: [{JUDGED_IP}] = did not pass" in reply, reply
+    assert reply[-1].startswith("550 5.7.26 ") and reply[-1].endswith(" - gsmtp"), reply
     assert bounced.group(1) == postfix_log_form(reply)
     assert (attempt.peer, attempt.tls) == ("127.0.0.11", True)  # smtp_bind_address; smtp_tls_security_level = may
     assert attempt.mail_from == SENDER
@@ -77,10 +86,12 @@ def test_postfix_bounces_gmail_rejection_then_delivers_after_fix(postfix: Postfi
     assert (last.peer, last.reply_lines) == ("127.0.0.11", (sent.group(1),))
     assert message_id.encode() in last.data
     assert_signed_by(postfix, last.data)  # signed through smtpd_milters
+    assert_authenticated_into_inbox(last, "postfix")
 
 
-def test_postfix_keeps_deferred_message_and_delivers_it_on_flush(postfix: PostfixInstance,
-                                                                 receiver: StandInReceiver) -> None:
+def test_postfix_keeps_deferred_message_and_delivers_it_on_flush(start_postfix: Callable[[], PostfixInstance],
+                                                                 receiver: SandboxReceiver) -> None:
+    postfix = start_postfix()
     receiver.defer_until_fixed()
     message, message_id = compose(SENDER, RECIPIENT, "rate limited")
     queue_id = postfix.submit_smtp(message, SENDER, RECIPIENT)
@@ -89,7 +100,8 @@ def test_postfix_keeps_deferred_message_and_delivers_it_on_flush(postfix: Postfi
                                 rf"dsn=4\.7\.26, status=deferred \(host 127\.0\.0\.1\[127\.0\.0\.1\] said: "
                                 rf"(.*) \(in reply to end of DATA command\)\)$")
     [first] = receiver.attempts()
-    assert re.match(r"4\d\d-4\.7\.26 ", first.reply_lines[0]), first.reply_lines
+    assert first.delivery.decision["rule_id"] == "G5"  # the DMARC record could not be fetched
+    assert first.reply_lines[0].startswith("451-4.7.26 "), first.reply_lines
     assert deferred.group(1) == postfix_log_form(first.reply_lines)
     assert postfix.queue_ids() == [queue_id]
 
@@ -108,3 +120,4 @@ def test_postfix_keeps_deferred_message_and_delivers_it_on_flush(postfix: Postfi
     assert second.data.endswith(first.data)
     assert message_id.encode() in second.data
     assert_signed_by(postfix, second.data)
+    assert_authenticated_into_inbox(second, "postfix")

@@ -1,10 +1,12 @@
-"""swaks (Debian's swaks) as a third client: STARTTLS and PIPELINING against the receiver.
+"""swaks (Debian's swaks) as a third client: STARTTLS and PIPELINING against the sandbox.
 
 swaks is the tool people reach for to poke a mail server by hand, so its transcript is
-what they will compare with Gmail's. Debian 12's swaks (20201014.0) has no BDAT/CHUNKING
-support at all (no option for it; later upstream releases added it), so BDAT is not
-exercised here; Exim uses CHUNKING by itself once the receiver advertises it (the
-sandbox does, the aiosmtpd stand-in cannot).
+what they will compare with Gmail's. Its mail is unsigned, so the fix that matters is
+SPF: once the zone allows the address 127.0.0.12 is judged as, SPF and DMARC pass.
+Debian 12's swaks (20201014.0) has no BDAT/CHUNKING support at all (no option for it;
+later upstream releases added it), so BDAT is exercised by Exim instead, which uses
+CHUNKING by itself when the sandbox offers it (test_interop_exim.py reads BDAT in the
+sandbox's transcript).
 """
 
 from __future__ import annotations
@@ -15,19 +17,25 @@ import subprocess
 import pytest
 
 from mta import MissingTool, TIMEOUT, swaks_binary
-from standin import ACCEPTED, StandInReceiver
+from receiver import ACCEPTED, G1_FIRST_LINE, JUDGED_IP, SandboxReceiver
 
 SENDER = "alice@sender.test"
 RECIPIENT = "user@gmail.com"
 SOURCE_IP = "127.0.0.12"  # swaks' own loopback source address, next to Exim's and Postfix's
 
 
-def swaks(receiver: StandInReceiver) -> subprocess.CompletedProcess[str]:
+def swaks(receiver: SandboxReceiver) -> subprocess.CompletedProcess[str]:
     """One swaks session: STARTTLS (required), pipelined MAIL/RCPT/DATA."""
     try:
         binary = swaks_binary()
     except MissingTool as missing:
-        pytest.fail(str(missing), pytrace=False)
+        reason = str(missing)
+    else:
+        return _run_swaks(binary, receiver)
+    pytest.fail(reason, pytrace=False)  # outside the except: no "during handling" chain
+
+
+def _run_swaks(binary: str, receiver: SandboxReceiver) -> subprocess.CompletedProcess[str]:
     host, port = receiver.address
     return subprocess.run(
         [binary, "--server", f"{host}:{port}", "--local-interface", SOURCE_IP, "--helo", "client.sender.test",
@@ -36,13 +44,14 @@ def swaks(receiver: StandInReceiver) -> subprocess.CompletedProcess[str]:
 
 
 def test_swaks_over_starttls_with_pipelining_sees_gmail_rejection_then_acceptance(
-        receiver: StandInReceiver) -> None:
+        receiver: SandboxReceiver) -> None:
     rejected = swaks(receiver)
     # 26: "server did not accept mail following data"
     assert rejected.returncode == 26, rejected.stdout + rejected.stderr
     [first] = receiver.attempts()
     reply = first.reply_lines
-    assert reply[0].startswith("550-5.7.26 ") and len(reply) > 1, reply
+    assert reply[0] == G1_FIRST_LINE, reply
+    assert f"550-5.7.26  SPF [sender.test] with ip: [{JUDGED_IP}] = did not pass" in reply, reply
     # "~" marks lines inside TLS, "*" an error reply; every reply line arrives intact.
     transcript = rejected.stdout.splitlines()
     start = transcript.index(f"<~* {reply[0]}")
@@ -67,3 +76,6 @@ def test_swaks_over_starttls_with_pipelining_sees_gmail_rejection_then_acceptanc
         assert (attempt.peer, attempt.helo, attempt.tls) == (SOURCE_IP, "client.sender.test", True)
         assert (attempt.mail_from, attempt.rcpt_tos) == (SENDER, (RECIPIENT,))
     assert second.reply_lines == (final[0],)
+    checks = second.delivery.checks
+    assert (checks["spf"]["result"], checks["dmarc"]["result"]) == ("pass", "pass"), checks
+    assert second.delivery.folder == "inbox"
