@@ -8,6 +8,7 @@ import os
 import platform
 import shutil
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import corpus as corpus_module
-from bench import report, servers, store_load
+from bench import fixture_startup, report, servers, store_load
 from bench.load import ClientProcess
 
 HERE = Path(__file__).resolve().parent
@@ -91,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         pairs = [store_load.compare(work / "store", delivery, count=args.store_deliveries, callers=callers,
                                     rounds=args.store_rounds)
                  for callers in args.store_callers]
+        print("pytest fixture start+stop ...", flush=True)
+        startup = fixture_startup.measure(50)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -108,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
              "ratio": round(g.rate / s.rate, 2)}
             for g, s in pairs
         ],
+        "fixture_start_stop_ms": {"rounds": len(startup), "median": round(statistics.median(startup), 2),
+                                  "max": round(max(startup), 2)},
         "environment": {
             "python": sys.version.split()[0], "sqlite": sqlite3.sqlite_version, "cpus": os.cpu_count(),
             "platform": platform.platform(), "work_dir": str(args.work_dir.resolve()),
@@ -121,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Store alone: {args.store_deliveries} deliveries of {len(messages[0])}-byte messages, "
           "durable (WAL, synchronous=FULL)")
     print("\n".join(report.store_table(pairs)))
+    print()
+    print(f"pytest fixture sandbox start+stop ({len(startup)} rounds, profile loaded once): "
+          f"median {statistics.median(startup):.1f} ms, max {max(startup):.1f} ms")
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwritten to {args.output}")
     return 0

@@ -45,4 +45,7 @@ def test_small_benchmark_run_reports_both_servers_and_both_store_modes(tmp_path:
     assert store["one_commit_per_save"]["commits"] == 30 == store["one_commit_per_save"]["deliveries"]
     assert store["group_commit"]["deliveries"] == 30
     assert "ratio b/a" in done.stdout and "group commit/s" in done.stdout
+    startup = results["fixture_start_stop_ms"]
+    assert startup["rounds"] == 50 and 0 < startup["median"] <= startup["max"]
+    assert "pytest fixture sandbox start+stop" in done.stdout
     assert list(work.iterdir()) == []
