@@ -281,13 +281,8 @@ class _Evaluation:
     async def _mx(self, directive: Directive, domain: str, target: str, depth: int) -> bool:
         """RFC 7208 5.4: the addresses of target's MX hosts, in preference order; needing
         more than 10 address lookups is permerror (4.6.4). A null MX (RFC 7505) is no host."""
-        answer = await self._lookup(target, "MX", depth)
+        answer = await self._records(directive, domain, target, "MX", depth)
         if answer is None:
-            return False
-        if answer.outcome.is_error:
-            raise self._dns_error(answer, target, directive.text)
-        if not answer:
-            self._void(directive.text, domain, depth)
             return False
         looked_up = 0
         exchanges = sorted((r for r in answer.records if isinstance(r, MX)), key=lambda r: r.preference)
@@ -326,13 +321,7 @@ class _Evaluation:
 
     async def _exists(self, directive: Directive, domain: str, target: str, depth: int) -> bool:
         """RFC 7208 5.7: target has an A record; the lookup is type A even for IPv6 clients."""
-        answer = await self._lookup(target, "A", depth)
-        if answer is None:
-            return False
-        if answer.outcome.is_error:
-            raise self._dns_error(answer, target, directive.text)
-        if not answer:
-            self._void(directive.text, domain, depth)
+        if await self._records(directive, domain, target, "A", depth) is None:
             return False
         self._note(depth, f"`{directive.text}`: {target} has an A record")
         return True
@@ -428,6 +417,20 @@ class _Evaluation:
         return await self._expand(explanation, verdict.domain, 0)
 
     # -- bookkeeping -------------------------------------------------------------------
+
+    async def _records(self, directive: Directive, domain: str, target: str, rdtype: str,
+                       depth: int) -> Answer | None:
+        """A term's lookup that must find records: DNS errors stop the check (temperror),
+        an empty answer is a void lookup (4.6.4) and, like an impossible name, no match."""
+        answer = await self._lookup(target, rdtype, depth)
+        if answer is None:
+            return None
+        if answer.outcome.is_error:
+            raise self._dns_error(answer, target, directive.text)
+        if not answer:
+            self._void(directive.text, domain, depth)
+            return None
+        return answer
 
     async def _lookup(self, target: str, rdtype: str, depth: int) -> Answer | None:
         """Ask the resolver; None when ``target`` cannot be a DNS name at all (such a name

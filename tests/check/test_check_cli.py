@@ -7,7 +7,6 @@ key and the address makes everything pass.
 
 from __future__ import annotations
 
-import base64
 import json
 import subprocess
 import sys
@@ -15,8 +14,8 @@ from pathlib import Path
 
 import dkim
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+
+from sandbox.testing.keys import generate_dkim_key
 
 CLI = str(Path(sys.executable).with_name("smtp-sandbox"))
 IP = "192.0.2.10"
@@ -24,12 +23,8 @@ IP = "192.0.2.10"
 
 @pytest.fixture(scope="module")
 def key() -> tuple[bytes, str]:
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
-    )
-    der = private.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return pem, base64.b64encode(der).decode()
+    made = generate_dkim_key("example.com", "mail")
+    return made.private, made.public
 
 
 def zone_file(tmp_path: Path, *, spf: str, dkim_key: str | None) -> Path:
