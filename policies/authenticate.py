@@ -9,6 +9,7 @@ this module only establishes the facts.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,24 +65,32 @@ class MessageAuthentication:
 
     def fixes(self) -> list[str]:
         """Every fix the checks propose, without repeats, in reading order."""
-        seen: dict[str, None] = {}
-        for _, result in self.checks():
-            for fix in result.fixes():
-                seen.setdefault(fix, None)
-        return list(seen)
+        return _unique(fix for _, result in self.checks() for fix in result.fixes())
 
     def as_dict(self) -> dict[str, Any]:
-        """The ``check --json`` object (also what the store keeps for each delivery)."""
+        """The ``check --json`` object (also what the store keeps for each delivery).
+
+        Each check's dict already carries its ``fixes``; the overall list is collected
+        from those rather than asking every check again (this runs once per message).
+        """
+        spf, dmarc, arc, rdns = (r.as_dict() for r in (self.spf, self.dmarc, self.arc, self.rdns))
+        dkim = [d.as_dict() for d in self.dkim]
+        fmt = self.format.as_dict()
         return {
-            "spf": self.spf.as_dict(),
-            "dkim": [d.as_dict() for d in self.dkim],
-            "dmarc": self.dmarc.as_dict(),
-            "arc": self.arc.as_dict(),
-            "rdns": self.rdns.as_dict(),
-            "format": self.format.as_dict()["issues"],
-            "fixes": self.fixes(),
+            "spf": spf,
+            "dkim": dkim,
+            "dmarc": dmarc,
+            "arc": arc,
+            "rdns": rdns,
+            "format": fmt["issues"],
+            "fixes": _unique(fix for d in (spf, *dkim, dmarc, arc, rdns, fmt) for fix in d["fixes"]),
             "authentication_results": self.header_value(),
         }
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    """``items`` without repeats, first occurrence kept."""
+    return list(dict.fromkeys(items))
 
 
 async def authenticate(
