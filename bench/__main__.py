@@ -35,6 +35,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="the server on the (b) side: the full sandbox (default), or a second bare server "
                         "to check the harness (the ratio should then be about 1)")
     parser.add_argument("--profile", default="gmail", help="the sandbox's provider profile (default gmail)")
+    parser.add_argument("--workers", nargs="+", default=["1", "auto"], metavar="N|auto",
+                        help="`serve --workers` values to measure the sandbox with, one run each "
+                        "(default: 1 and auto, one SMTP process per CPU)")
     parser.add_argument("--store-deliveries", type=int, default=2000,
                         help="deliveries per store measurement (default 2000)")
     parser.add_argument("--store-callers", type=int, nargs="+", default=[8, 64],
@@ -56,14 +59,13 @@ def measure_smtp(server: Any, client: ClientProcess, messages: list[bytes], args
         if args.warmup:
             client.run(address, envelope, messages[: args.warmup], connections=args.connections,
                        per_connection=args.per_connection)
-        # This process only serves (the client is elsewhere): its CPU time is the server's.
-        cpu_before, wall_before = time.process_time(), time.perf_counter()
+        cpu_before, wall_before = server.cpu_seconds(), time.perf_counter()
         result = client.run(address, envelope, messages, connections=args.connections,
                             per_connection=args.per_connection)
-        server_cpu = (time.process_time() - cpu_before) / (time.perf_counter() - wall_before)
-        stored = server.stored()
+        server_cpu = (server.cpu_seconds() - cpu_before) / (time.perf_counter() - wall_before)
     finally:
         server.stop()
+    stored = server.stored()
     figures = report.smtp_figures(server.name, result, server_cpu)
     if stored is not None:
         figures["store"] = stored
@@ -80,13 +82,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with ClientProcess() as client:
             bare = servers.BareServer()
-            full = (servers.SandboxServer(corpus, work / "sandbox", profile=args.profile) if args.b == "sandbox"
-                    else servers.BareServer())
+            sides: list[servers.ServerUnderTest] = (
+                [servers.SandboxServer(corpus, work / f"sandbox-{n}", profile=args.profile, workers=n)
+                 for n in args.workers] if args.b == "sandbox" else [servers.BareServer()])
             print(f"(a) {bare.name} ...", flush=True)
             a = measure_smtp(bare, client, messages, args)
-            print(f"(b) {full.name} ...", flush=True)
-            b = measure_smtp(full, client, messages, args)
-        ratio = b["messages_per_second"] / a["messages_per_second"]
+            bs = []
+            for side in sides:
+                print(f"(b) {side.name} ...", flush=True)
+                bs.append(measure_smtp(side, client, messages, args))
+        ratios = [b["messages_per_second"] / a["messages_per_second"] for b in bs]
         print("store alone ...", flush=True)
         delivery = store_load.sample_delivery(corpus)
         pairs = [store_load.compare(work / "store", delivery, count=args.store_deliveries, callers=callers,
@@ -102,10 +107,10 @@ def main(argv: list[str] | None = None) -> int:
         "config": {
             "messages": args.messages, "message_bytes": len(messages[0]), "dkim": f"rsa-sha256, {corpus.key_bits} bits",
             "connections": args.connections, "per_connection": args.per_connection, "warmup": args.warmup,
-            "b": args.b, "profile": args.profile, "store_deliveries": args.store_deliveries,
+            "b": args.b, "profile": args.profile, "workers": args.workers, "store_deliveries": args.store_deliveries,
             "store_rounds": args.store_rounds,
         },
-        "smtp": {"a": a, "b": b, "ratio_b_over_a": round(ratio, 4)},
+        "smtp": {"a": a, "b": bs, "ratio_b_over_a": [round(ratio, 4) for ratio in ratios]},
         "store": [
             {"callers": g.callers, "group_commit": g.as_dict(), "one_commit_per_save": s.as_dict(),
              "ratio": round(g.rate / s.rate, 2)}
@@ -121,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"SMTP: {args.messages} DKIM-signed messages of {len(messages[0])} bytes, {args.connections} connections, "
           f"{args.per_connection} messages per connection")
-    print("\n".join(report.smtp_table(a, b, ratio)))
+    print("\n".join(report.smtp_table(a, list(zip(bs, ratios)))))
     print()
     print(f"Store alone: {args.store_deliveries} deliveries of {len(messages[0])}-byte messages, "
           "durable (WAL, synchronous=FULL)")

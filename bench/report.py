@@ -38,21 +38,24 @@ def smtp_figures(name: str, result: "LoadResult", server_cpu: float) -> dict[str
     }
 
 
-def smtp_table(a: dict[str, Any], b: dict[str, Any], ratio: float) -> list[str]:
-    header = f"{'':4}{'server':<40}{'msg/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'srv CPU':>9}{'cli CPU':>9}  replies"
+def smtp_table(a: dict[str, Any], bs: list[tuple[dict[str, Any], float]]) -> list[str]:
+    """Server (a), then each (b) run with its ratio to (a), then what each (b) stored."""
+    header = f"{'':5}{'server':<52}{'msg/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'srv CPU':>9}{'cli CPU':>9}  replies"
     rows = [header]
-    for label, row in (("(a)", a), ("(b)", b)):
+    labelled = [("(a)", a, None), *((f"(b{n})" if len(bs) > 1 else "(b)", b, ratio)
+                                     for n, (b, ratio) in enumerate(bs, 1))]
+    for label, row, _ in labelled:
         replies = ", ".join(f"{code} x{count}" for code, count in row["replies"].items())
-        rows.append(f"{label:<4}{row['server']:<40}{row['messages_per_second']:>9.1f}{row['p50_ms']:>9.2f}"
+        rows.append(f"{label:<5}{row['server']:<52}{row['messages_per_second']:>9.1f}{row['p50_ms']:>9.2f}"
                     f"{row['p99_ms']:>9.2f}{row['server_cpu_percent']:>8.0f}%{row['client_cpu_percent']:>8.0f}%"
                     f"  {replies}")
-    rows.append(f"{'':4}{'ratio b/a (messages per second)':<40}{ratio:>9.3f}")
-    for label, row in (("(a)", a), ("(b)", b)):
+    for label, row, ratio in labelled[1:]:
+        rows.append(f"{'':5}{f'ratio {label}/(a), messages per second':<52}{ratio:>9.3f}")
+    for label, row, _ in labelled[1:]:
         stored = row.get("store")
         if stored:
             verdicts = "; ".join(f"{verdict} x{count}" for verdict, count in stored["verdicts"].items())
-            rows.append(f"{label} stored {stored['rows']} deliveries (warm-up included) in {stored['commits']} "
-                        f"commits, largest batch {stored['largest_batch']}: {verdicts}")
+            rows.append(f"{label} stored {stored['rows']} deliveries (warm-up included): {verdicts}")
     return rows
 
 

@@ -4,25 +4,31 @@
     keeps nothing; it advertises PIPELINING like the sandbox does (aiosmtpd reads
     pipelined commands correctly but does not say so), so both sides get the same
     client behaviour and the ratio measures the sandbox's work, not round trips.
-(b) :class:`SandboxServer`: the whole sandbox (:class:`sandbox.app.Sandbox`) with a
+(b) :class:`SandboxServer`: ``smtp-sandbox serve`` in processes of its own, with a
     provider profile, every check and the durable store.
 
-Both have ``name``, ``start() -> (host, port)`` and ``stop()``; the benchmark can put
-either on the (b) side (``--b bare`` tests the harness itself).
+Both have ``name``, ``start() -> (host, port)``, ``cpu_seconds()`` and ``stop()``; the
+benchmark can put either on the (b) side (``--b bare`` tests the harness itself).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections import Counter
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
 from bench.corpus import SENDER_IP, Corpus
 
 Address = tuple[str, int]
+PROJECT = Path(__file__).resolve().parents[1]
 
 
 class ServerUnderTest(Protocol):
@@ -31,6 +37,9 @@ class ServerUnderTest(Protocol):
     def start(self) -> Address: ...
 
     def stop(self) -> None: ...
+
+    def cpu_seconds(self) -> float:
+        """CPU time the server has used so far."""
 
     def stored(self) -> dict[str, Any] | None:
         """What the server stored so far (None: it stores nothing)."""
@@ -102,48 +111,91 @@ class BareServer:
         self._thread.close()
         self._thread = None
 
+    def cpu_seconds(self) -> float:
+        # It runs in the benchmark's own process, where nothing else works meanwhile (the
+        # client is a process of its own): this process's CPU time is the server's.
+        return time.process_time()
+
     def stored(self) -> None:
         return None
 
 
 class SandboxServer:
-    """The full sandbox: ``profile``, every check, the durable store in ``data_dir``.
+    """``smtp-sandbox serve`` as a user runs it, in processes of its own: ``profile``,
+    every check, the durable store in ``data_dir``, ``workers`` SMTP processes.
 
-    Every client is judged as the corpus's sending address, whose SPF, DKIM key, DMARC
-    record and reverse DNS the corpus's zones publish.
+    The corpus's zones are written to files for ``--zone``; every client is judged as
+    the corpus's sending address (``--client-ip``), whose SPF, DKIM key, DMARC record
+    and reverse DNS those zones publish.
     """
 
-    def __init__(self, corpus: Corpus, data_dir: Path, profile: str = "gmail") -> None:
-        self.name = f"sandbox ({profile}, every check, store)"
+    def __init__(self, corpus: Corpus, data_dir: Path, profile: str = "gmail", workers: str = "1") -> None:
+        self.name = f"smtp-sandbox serve --workers {workers}"
         self._corpus = corpus
         self._data_dir = data_dir
         self._profile = profile
-        self._running: Any = None
+        self._workers = workers
+        self._process: subprocess.Popen[str] | None = None
+        self._banner: list[str] = []
 
     def start(self) -> Address:
-        from sandbox.app import Sandbox
+        self._data_dir.mkdir(parents=True)
+        zone_flags = []
+        for number, (origin, text) in enumerate(self._corpus.zones_text):
+            path = self._data_dir.parent / f"{self._data_dir.name}-{number}.zone"
+            path.write_text(f"$ORIGIN {origin}\n{text}")
+            zone_flags += ["--zone", str(path)]
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "sandbox.cli", "serve", *zone_flags, "--profile", self._profile,
+             "--client-ip", SENDER_IP, "--smtp", "127.0.0.1:0", "--dns", "127.0.0.1:0",
+             "--data-dir", str(self._data_dir), "--workers", self._workers],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=PROJECT)
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            self._banner.append(line.rstrip("\n"))
+            if line.startswith("Ctrl-C stops"):
+                break
+        else:
+            raise RuntimeError("smtp-sandbox serve did not start:\n" + "\n".join(self._banner))
+        # Its per-delivery lines are drained (and dropped) so that a full pipe never stalls it.
+        threading.Thread(target=self._process.stdout.read, daemon=True).start()
+        found = re.search(r"SMTP\s+127\.0\.0\.1:(\d+)", "\n".join(self._banner))
+        if found is None:
+            raise RuntimeError("no SMTP address in the banner:\n" + "\n".join(self._banner))
+        processes = len(self.pids()) - 1 or 1  # one process receives itself; else its workers do
+        self.name += f" ({processes} SMTP process{'es' if processes > 1 else ''})"
+        return "127.0.0.1", int(found.group(1))
 
-        sandbox = Sandbox(self._corpus.zones(), profile=self._profile, data_dir=self._data_dir,
-                          smtp=("127.0.0.1", 0), dns=None, client_ips={None: SENDER_IP})
-        self._running = sandbox.run_in_thread()
-        return self._running.smtp_address
+    def pids(self) -> list[int]:
+        """``serve`` and its worker processes."""
+        assert self._process is not None
+        children = Path(f"/proc/{self._process.pid}/task/{self._process.pid}/children").read_text().split()
+        return [self._process.pid, *map(int, children)]
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by ``serve`` and its workers (user + system, from /proc)."""
+        ticks = 0
+        for pid in self.pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime and stime (fields 14 and 15)
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def stored(self) -> dict[str, Any] | None:
-        """How the store batched its commits, and the verdicts it holds: every delivery
-        should be in the inbox with SPF, DKIM and DMARC passing, or the sandbox did not
-        run every check to the end."""
-        if self._running is None:
-            return None
+        """The verdicts the store holds: every delivery should be in the inbox with SPF,
+        DKIM and DMARC passing, or the sandbox did not run every check to the end."""
+        from sandbox.store import StoreReader
+
         verdicts: Counter[str] = Counter()
-        for delivery in self._running.deliveries():
+        for delivery in StoreReader(self._data_dir).list():
             summary = delivery.to_log_dict()
             dkim = ",".join(sig["result"] for sig in summary["dkim"]) or "none"
             verdicts[f"{delivery.folder or delivery.action} spf={summary['spf']['result']} dkim={dkim} "
                      f"dmarc={summary['dmarc']['result']}"] += 1
-        stats = self._running.sandbox.store.stats
-        return {**asdict(stats), "verdicts": dict(verdicts.most_common())}
+        return {"rows": sum(verdicts.values()), "verdicts": dict(verdicts.most_common())}
 
     def stop(self) -> None:
-        if self._running is not None:
-            self._running.stop()
-            self._running = None
+        if self._process is not None:
+            self._process.send_signal(signal.SIGTERM)
+            if self._process.wait(timeout=60) != 0:
+                raise RuntimeError(f"smtp-sandbox serve exited with code {self._process.returncode}")
+            self._process = None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -55,7 +56,9 @@ class Sandbox:
     profile name, a path to a profile file, or an already loaded profile. ``client_ips``
     maps source addresses to the address the checks should judge (key None: every
     source); see :mod:`sandbox.smtp.identity`. ``require_tls`` None keeps the profile's
-    own setting. Without ``data_dir`` the store lives in a temporary directory that
+    own setting. ``smtp`` is the address to listen on, a socket already listening (the
+    workers of ``serve --workers`` share one), or None for no SMTP server (the ``serve``
+    process whose workers do the receiving). Without ``data_dir`` the store lives in a temporary directory that
     :meth:`stop` removes. ``on_delivery(number, delivery)`` is called on the loop after
     each attempt is stored. Bad arguments (a profile that does not load, an address that
     is not one) raise ValueError from the constructor; :meth:`start` raises
@@ -69,7 +72,7 @@ class Sandbox:
         faults: Faults | Iterable[str] | None = None,
         profile: str | Path | Profile = "gmail",
         data_dir: str | Path | None = None,
-        smtp: Address = ("127.0.0.1", 0),
+        smtp: Address | socket.socket | None = ("127.0.0.1", 0),
         dns: Address | None = ("127.0.0.1", 0),
         client_ips: Mapping[str | None, str] | None = None,
         bulk_senders: Iterable[str] = (),
@@ -110,7 +113,7 @@ class Sandbox:
 
     async def start(self) -> "Sandbox":
         """Open the store, then start the DNS and SMTP servers; undone again on failure."""
-        if self._smtp is not None:
+        if self.store is not None:
             raise RuntimeError("this sandbox is already running")
         try:
             self.data_dir = self._data_dir or Path(self._make_temp_dir())
@@ -132,11 +135,15 @@ class Sandbox:
                 hostname=self.profile.hostname, max_size=self.profile.max_size, tls_context=tls_context,
                 client_ips=self.client_ips, proxy_protocol=self._proxy_protocol, xclient=self._xclient,
             )
-            self._smtp = SmtpServer(config, self._new_handler)
-            try:
-                await self._smtp.start(*self._smtp_bind)
-            except OSError as exc:
-                raise BindError("smtp", self._smtp_bind, exc) from None
+            if isinstance(self._smtp_bind, socket.socket):
+                self._smtp = SmtpServer(config, self._new_handler)
+                await self._smtp.start(sock=self._smtp_bind)
+            elif self._smtp_bind is not None:
+                self._smtp = SmtpServer(config, self._new_handler)
+                try:
+                    await self._smtp.start(*self._smtp_bind)
+                except OSError as exc:
+                    raise BindError("smtp", self._smtp_bind, exc) from None
         except BaseException:
             await self.stop()
             raise

@@ -11,7 +11,7 @@ NXDOMAIN for everything, and the error says which file and line to fix.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,10 +38,17 @@ class ReloadResult:
 
 
 class ZoneReloader:
-    """Reloads ``sandbox``'s zones from ``paths``; ``report`` gets one line per reload."""
+    """Reloads ``sandbox``'s zones from ``paths``; ``report`` gets one line per reload.
 
-    def __init__(self, sandbox: Sandbox, paths: Sequence[str | Path], report: Callable[[str], None]) -> None:
+    ``followers`` (``serve --workers``: the worker processes) is asked to reload too once
+    this sandbox has, and returns the problems it had; the reload counts as done only
+    when it has none, since any worker may judge the next message.
+    """
+
+    def __init__(self, sandbox: Sandbox, paths: Sequence[str | Path], report: Callable[[str], None],
+                 followers: Callable[[], Awaitable[list[str]]] | None = None) -> None:
         self.sandbox = sandbox
+        self._followers = followers
         self.paths = tuple(Path(path) for path in paths)
         self._report = report
         self._lock = asyncio.Lock()
@@ -73,7 +80,12 @@ class ZoneReloader:
                                              "still serving the previous zones")
             else:
                 self.sandbox.reload_zones(zones)
-                result = ReloadResult(True, ", ".join(zone.origin.to_text(omit_final_dot=True) for zone in zones))
+                problems = await self._followers() if self._followers is not None else []
+                if problems:
+                    result = ReloadResult(False, "; ".join(problems))
+                else:
+                    result = ReloadResult(True, ", ".join(zone.origin.to_text(omit_final_dot=True)
+                                                          for zone in zones))
         verb = "reloaded zones" if result.ok else "zone reload failed"
         self._report(f"smtp-sandbox: {verb} ({trigger}): {result.detail}")
         return result

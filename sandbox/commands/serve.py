@@ -9,12 +9,17 @@ The zone files are loaded again, without a restart, on ``smtp-sandbox zone reloa
 (through the control socket ``DATA_DIR/control.sock``), on SIGHUP, and when a zone
 file changes (see :mod:`sandbox.reload`); a file that does not load keeps the old zones
 and the reason is printed.
+
+``--workers N`` spreads the receiving over N processes that accept on one socket (see
+:mod:`sandbox.workers`); this process then keeps the DNS server, the reload triggers
+and the banner, and a reload is done when every worker has it.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -23,6 +28,7 @@ from sandbox.commands.common import DEFAULT_DATA_DIR, UsageError, add_zone_flags
 
 if TYPE_CHECKING:
     from sandbox.app import Sandbox
+    from sandbox.workers import WorkerPool
 
 DEFAULT_SMTP = "127.0.0.1:2525"
 DEFAULT_DNS = "127.0.0.1:5353"
@@ -55,6 +61,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="expect a PROXY protocol v1 or v2 header on every connection")
     parser.add_argument("--xclient", action="store_true",
                         help="offer Postfix's XCLIENT (ADDR, NAME, HELO) to set the client per connection")
+    parser.add_argument("--workers", default="1", metavar="N|auto",
+                        help="SMTP worker processes sharing the listening socket (default 1; auto: one per CPU); "
+                        "more than one spreads the checks over several cores")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,14 +72,29 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(_build(args), args))
 
 
+def worker_count(text: str) -> int:
+    """``--workers``: a number from 1 up, or ``auto`` for one per CPU."""
+    if text == "auto":
+        return os.cpu_count() or 1
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(f"--workers {text!r}: expected a number of processes (1 or more) or auto")
+    return int(text)
+
+
 def _build(args: argparse.Namespace) -> "Sandbox":
-    """The sandbox the flags describe; every problem becomes a one-line UsageError."""
+    """The sandbox the flags describe; every problem becomes a one-line UsageError.
+
+    With more than one worker this process's sandbox has no SMTP server (its workers
+    receive) and ``args.worker_config`` says how to build theirs.
+    """
     from sandbox import demo
     from sandbox.app import Sandbox
     from sandbox.smtp.identity import ClientIpMap
+    from sandbox.workers import WorkerConfig
 
     smtp = parse_host_port(args.smtp, "--smtp")
     dns = parse_host_port(args.dns, "--dns")
+    args.workers = worker_count(str(args.workers))
     if (args.tls_cert is None) != (args.tls_key is None):
         raise UsageError("--tls-cert and --tls-key go together: give both or neither")
     client_ips: dict[str | None, str] = {}
@@ -86,13 +110,22 @@ def _build(args: argparse.Namespace) -> "Sandbox":
     args.zone_files = [str(path) for path in (args.zone or demo.zone_files())]
     zones = load_zones(args.zone_files)
     faults = load_faults(args.fault)
+    require_tls = True if args.require_tls else None
+    args.smtp_address = smtp
+    args.worker_config = WorkerConfig(
+        data_dir=str(args.data_dir), zone_files=tuple(args.zone_files), faults=tuple(args.fault),
+        profile=str(args.profile), require_tls=require_tls, client_ips=tuple(client_ips.items()),
+        bulk_senders=tuple(args.bulk_sender), unknown_users=tuple(args.unknown_user),
+        over_quota=tuple(args.over_quota), tls_cert=args.tls_cert, tls_key=args.tls_key,
+        proxy_protocol=args.proxy_protocol, xclient=args.xclient,
+    )
     try:
         return Sandbox(
-            zones, faults=faults, profile=args.profile, data_dir=args.data_dir, smtp=smtp, dns=dns,
-            client_ips=client_ips, bulk_senders=args.bulk_sender, unknown_users=args.unknown_user,
-            over_quota=args.over_quota, require_tls=True if args.require_tls else None,
-            tls_cert=args.tls_cert, tls_key=args.tls_key, proxy_protocol=args.proxy_protocol,
-            xclient=args.xclient, on_delivery=_print_delivery,
+            zones, faults=faults, profile=args.profile, data_dir=args.data_dir,
+            smtp=smtp if args.workers == 1 else None, dns=dns, client_ips=client_ips,
+            bulk_senders=args.bulk_sender, unknown_users=args.unknown_user, over_quota=args.over_quota,
+            require_tls=require_tls, tls_cert=args.tls_cert, tls_key=args.tls_key,
+            proxy_protocol=args.proxy_protocol, xclient=args.xclient, on_delivery=print_delivery,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -124,26 +157,57 @@ async def _serve(sandbox: "Sandbox", args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        async with _reloading(sandbox, args):
-            print(await _banner(sandbox, args), flush=True)
+        async with _workers(sandbox, args) as pool, _reloading(sandbox, args, pool):
+            print(await _banner(sandbox, args, pool), flush=True)
             await stop.wait()
+            print("smtp-sandbox: stopping; finishing messages in flight", flush=True)
     finally:
-        print("smtp-sandbox: stopping; finishing messages in flight", flush=True)
         await sandbox.stop()
     return 0
 
 
 @asynccontextmanager
-async def _reloading(sandbox: "Sandbox", args: argparse.Namespace) -> AsyncIterator[None]:
+async def _workers(sandbox: "Sandbox", args: argparse.Namespace) -> AsyncIterator["WorkerPool | None"]:
+    """With ``--workers`` above 1: bind the SMTP socket and run the worker processes on it
+    while the block runs (None otherwise: this process's sandbox receives itself)."""
+    from sandbox.workers import WorkerError, WorkerPool
+
+    if args.workers == 1:
+        yield None
+        return
+    host, port = args.smtp_address
+    try:
+        listener = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+                                        backlog=1024)
+    except OSError as exc:
+        raise UsageError(f"--smtp {args.smtp}: cannot listen there ({exc.strerror or exc}); "
+                         "choose another HOST:PORT") from None
+    listener.setblocking(False)
+    pool = WorkerPool(args.worker_config, listener, args.workers, report=lambda line: print(line, flush=True))
+    try:
+        try:
+            await pool.start()
+        except WorkerError as exc:
+            raise UsageError(f"--workers {args.workers}: {exc}") from None
+        args.smtp_bound = listener.getsockname()[:2]
+        yield pool
+    finally:
+        await pool.stop()
+        listener.close()
+
+
+@asynccontextmanager
+async def _reloading(sandbox: "Sandbox", args: argparse.Namespace, pool: "WorkerPool | None") -> AsyncIterator[None]:
     """Reload the zone files while the block runs: on ``zone reload`` (control socket),
-    SIGHUP, and a change of a file. Stops all three on the way out."""
+    SIGHUP, and a change of a file; in every worker too. Stops all three on the way out."""
     import asyncio
     import signal
 
     from sandbox.control import ControlError, ControlServer
     from sandbox.reload import ZoneReloader
 
-    reloader = ZoneReloader(sandbox, args.zone_files, report=lambda line: print(line, flush=True))
+    reloader = ZoneReloader(sandbox, args.zone_files, report=lambda line: print(line, flush=True),
+                            followers=pool.reload if pool is not None else None)
 
     async def reload_command() -> str:
         return (await reloader.reload("smtp-sandbox zone reload")).line()
@@ -174,10 +238,10 @@ async def _reloading(sandbox: "Sandbox", args: argparse.Namespace) -> AsyncItera
         await control.stop()
 
 
-async def _banner(sandbox: "Sandbox", args: argparse.Namespace) -> str:
+async def _banner(sandbox: "Sandbox", args: argparse.Namespace, pool: "WorkerPool | None") -> str:
     from sandbox import demo
 
-    host, port = sandbox.smtp_address
+    host, port = sandbox.smtp_address if pool is None else args.smtp_bound
     dns_host, dns_port = sandbox.dns_address or ("-", 0)
     profile = sandbox.profile
     origins = ", ".join(zone.origin.to_text(omit_final_dot=True) for zone in sandbox.zones)
@@ -186,6 +250,7 @@ async def _banner(sandbox: "Sandbox", args: argparse.Namespace) -> str:
         f"  SMTP  {_show(host)}:{port}    DNS  {_show(dns_host)}:{dns_port} (UDP and TCP)",
         f"  zones {origins}" + (" (the demo shipped with smtp-sandbox)" if args.demo else ""),
         f"  store {sandbox.data_dir}",
+        *([f"  workers {len(pool.pids)} SMTP processes (pids {', '.join(map(str, pool.pids))})"] if pool else []),
         f"  reload: smtp-sandbox zone reload --data-dir {sandbox.data_dir}, kill -HUP {os.getpid()}, "
         "or just save a zone file",
     ]
@@ -213,7 +278,7 @@ def _show(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _print_delivery(number: int, delivery: Any) -> None:
+def print_delivery(number: int, delivery: Any) -> None:
     """One line per stored attempt, so the terminal running ``serve`` shows verdicts live:
     ``#2 bob@example.net -> user@gmail.com [192.0.2.10]: 550 5.7.26 reject at data by G4: ...``."""
     decision = delivery.decision or {}

@@ -10,6 +10,7 @@ lets busy ones finish the command in progress, and waits for every protected tas
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -54,15 +55,21 @@ class SmtpServer:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.address: tuple[str, int] | None = None
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
-        """Listen on ``host``:``port`` (0 picks a free port); returns the bound address.
+    async def start(self, host: str = "127.0.0.1", port: int = 0, *,
+                    sock: socket.socket | None = None) -> tuple[str, int]:
+        """Listen on ``host``:``port`` (0 picks a free port), or accept on ``sock``, a
+        socket already listening (shared by the worker processes of ``serve --workers``);
+        returns the bound address.
 
         Raises OSError when the address cannot be bound (e.g. the port is in use).
         """
         if self._server is not None:
             raise RuntimeError(f"the SMTP server already listens on {self.address}")
         self.loop = asyncio.get_running_loop()
-        self._server = await self.loop.create_server(lambda: SmtpConnection(self), host, port)
+        if sock is not None:
+            self._server = await self.loop.create_server(lambda: SmtpConnection(self), sock=sock)
+        else:
+            self._server = await self.loop.create_server(lambda: SmtpConnection(self), host, port)
         bound = self._server.sockets[0].getsockname()
         self.address = (bound[0], bound[1])
         return self.address
