@@ -82,6 +82,7 @@ class SmtpConnection(SMTP):
         self._tx: Transaction | None = None
         self._closing = False
         self._busy = False
+        self._unsent = bytearray()  # replies held back while pipelined commands wait (RFC 2920)
         self._commands: dict[str, Callable[[str | None], Awaitable[None]]] = {
             "HELO": self._helo_cmd, "EHLO": self._ehlo_cmd, "MAIL": self._mail_cmd,
             "RCPT": self._rcpt_cmd, "DATA": self._data_cmd, "BDAT": self._bdat_cmd,
@@ -119,7 +120,7 @@ class SmtpConnection(SMTP):
         assert self._reader is not None
         # Any input counts as activity for the idle timeout, so a large body sent slowly
         # is not cut off halfway.
-        self._input = InputStream(self._reader, on_input=self._reset_timeout)
+        self._input = InputStream(self._reader, on_input=self._reset_timeout, before_wait=self._write_unsent)
         try:
             try:
                 identity = await self._identify()
@@ -175,6 +176,7 @@ class SmtpConnection(SMTP):
 
     def _close_transport(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
+            self._write_unsent()
             self.transport.close()
 
     # -- the command loop ---------------------------------------------------------------
@@ -210,12 +212,24 @@ class SmtpConnection(SMTP):
         return line
 
     async def _send(self, lines: list[str] | tuple[str, ...]) -> None:
+        """Send a reply, or hold it while the client's next commands are already here:
+        RFC 2920 lets a server answer a pipelined group in one write, which saves a
+        system call per command. Held replies go out before the server waits for input
+        (see :class:`InputStream`'s ``before_wait``) or closes, never later."""
         if self.transport is None or self.transport.is_closing():
             raise ConnectionClosed()
         for line in lines:
             self._transcript.server(line)
-        self._writer.write(b"".join(line.encode("utf-8", "surrogateescape") + b"\r\n" for line in lines))
+        self._unsent += b"".join(line.encode("utf-8", "surrogateescape") + b"\r\n" for line in lines)
+        if self._input is not None and self._input.buffered():
+            return
+        self._write_unsent()
         await self._writer.drain()
+
+    def _write_unsent(self) -> None:
+        if self._unsent and self.transport is not None and not self.transport.is_closing():
+            self._writer.write(bytes(self._unsent))
+        self._unsent.clear()
 
     async def _reply(self, kind: str, **values: Any) -> None:
         assert self._handler is not None

@@ -46,10 +46,12 @@ class Line:
 class InputStream:
     """Reads from a ``StreamReader`` through a private buffer that can hold read-ahead."""
 
-    def __init__(self, reader: asyncio.StreamReader, on_input: Callable[[], object] | None = None) -> None:
+    def __init__(self, reader: asyncio.StreamReader, on_input: Callable[[], object] | None = None,
+                 before_wait: Callable[[], object] | None = None) -> None:
         self._reader = reader
         self._buf = bytearray()
         self._on_input = on_input
+        self._before_wait = before_wait  # e.g. send the replies held back for a pipelined group
 
     def buffered(self) -> int:
         """Bytes received but not consumed yet (pipelined input)."""
@@ -67,6 +69,8 @@ class InputStream:
             pending.clear()
 
     async def _fill(self) -> None:
+        if self._before_wait is not None:
+            self._before_wait()
         chunk = await self._reader.read(READ_SIZE)
         if not chunk:
             raise ConnectionClosed()
