@@ -10,6 +10,7 @@ temporary data directories are gone afterwards.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -30,21 +31,30 @@ def test_small_benchmark_run_reports_both_servers_and_both_store_modes(tmp_path:
     assert done.returncode == 0, done.stderr
     results = json.loads(output.read_text())
 
-    a, b = results["smtp"]["a"], results["smtp"]["b"]
-    assert a["replies"] == {"250": 40} and b["replies"] == {"250": 40}
-    assert a["pipelining"] and b["pipelining"]  # both sides got the same, pipelined, client
-    assert a["p50_ms"] <= a["p99_ms"] and b["p50_ms"] <= b["p99_ms"]
-    assert results["smtp"]["ratio_b_over_a"] == round(b["messages_per_second"] / a["messages_per_second"], 4)
-    assert "store" not in a
-    assert b["store"]["rows"] == 45  # warm-up and measured messages, one delivery each
-    assert b["store"]["verdicts"] == {"inbox spf=pass dkim=pass dmarc=pass": 45}
+    a, bs = results["smtp"]["a"], results["smtp"]["b"]
+    # (b) is `smtp-sandbox serve`, once per --workers value (default: 1, then one per CPU).
+    assert [b["server"].split(" (")[0] for b in bs] == ["smtp-sandbox serve --workers 1",
+                                                        "smtp-sandbox serve --workers auto"]
+    assert bs[0]["server"].endswith("(1 SMTP process)")
+    cpus = os.cpu_count() or 1
+    assert bs[1]["server"].endswith(f"({cpus} SMTP process{'es' if cpus > 1 else ''})")
+    assert a["replies"] == {"250": 40} and "store" not in a
+    assert results["smtp"]["ratio_b_over_a"] == [round(b["messages_per_second"] / a["messages_per_second"], 4)
+                                                 for b in bs]
+    for b in bs:
+        assert b["replies"] == {"250": 40}
+        assert a["pipelining"] and b["pipelining"]  # both sides got the same, pipelined, client
+        assert a["p50_ms"] <= a["p99_ms"] and b["p50_ms"] <= b["p99_ms"]
+        assert b["server_cpu_percent"] > 0  # serve and its workers, read from /proc
+        assert b["store"]["rows"] == 45  # warm-up and measured messages, one delivery each
+        assert b["store"]["verdicts"] == {"inbox spf=pass dkim=pass dmarc=pass": 45}
     assert results["config"]["dkim"] == "rsa-sha256, 2048 bits"
 
     [store] = results["store"]
     assert store["callers"] == 4
     assert store["one_commit_per_save"]["commits"] == 30 == store["one_commit_per_save"]["deliveries"]
     assert store["group_commit"]["deliveries"] == 30
-    assert "ratio b/a" in done.stdout and "group commit/s" in done.stdout
+    assert "ratio (b1)/(a)" in done.stdout and "ratio (b2)/(a)" in done.stdout and "group commit/s" in done.stdout
     startup = results["fixture_start_stop_ms"]
     assert startup["rounds"] == 50 and 0 < startup["median"] <= startup["max"]
     assert "pytest fixture sandbox start+stop" in done.stdout
