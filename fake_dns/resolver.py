@@ -10,6 +10,10 @@ Each resolver keeps a log of the lookups made through it, in order. Checks count
 their DNS-querying terms with it (SPF's limits) and explain themselves from it;
 :meth:`Resolver.fork` gives a check its own log over the same zones, so checks that
 run concurrently do not mix their logs.
+
+Every message makes the checks ask the same few questions, so while no fault is set
+the answers are remembered in the zones' memo (:class:`~fake_dns.zone.Memo`), which
+any change to the zones empties; each lookup is still logged where it was asked.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from fake_dns.faults import FaultKind, Faults
 from fake_dns.zone import Kind, Zones, to_name, to_rdtype
 
 MAX_CNAME_CHAIN = 8
+MEMO_SIZE = 4096  # answers kept per set of zones (see Resolver._memoised)
 
 
 class Outcome(enum.Enum):
@@ -61,39 +66,74 @@ class Answer:
     def __bool__(self) -> bool:
         return self.outcome is Outcome.ANSWER
 
+    # The views below are derived once per answer and handed out as fresh lists: answers
+    # are immutable and shared (the resolver's memo gives every check the same one), so
+    # each message does not render the same records again.
+
     def txt(self) -> list[bytes]:
         """TXT (or SPF-type) records, each record's character-strings joined without a separator."""
-        return [b"".join(r.strings) for r in self.records if hasattr(r, "strings")]
+        return list(self._txt)
 
     def texts(self) -> list[str]:
         """As :meth:`txt`, decoded as UTF-8 (undecodable bytes become U+FFFD)."""
-        return [t.decode("utf-8", "replace") for t in self.txt()]
+        return list(self._texts)
 
     def addresses(self) -> list[str]:
         """A/AAAA records as address strings."""
-        return [r.address for r in self.records if hasattr(r, "address")]
+        return list(self._addresses)
+
+    def ip_addresses(self) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ...]:
+        """A/AAAA records as :mod:`ipaddress` objects (parsed once per answer)."""
+        return self._ip_addresses
 
     def targets(self) -> list[str]:
         """Target host names of MX/PTR/NS/CNAME records, without the trailing dot."""
-        out = []
-        for r in self.records:
-            target = getattr(r, "exchange", None) or getattr(r, "target", None)
-            if target is not None:
-                out.append(target.to_text(omit_final_dot=True))
-        return out
+        return list(self._targets)
+
+    def record_texts(self) -> list[str]:
+        """Each record's presentation text, as ``rdata.to_text()`` gives it."""
+        return list(self._record_texts)
 
     def describe(self) -> str:
         """One line for logs and explanations: ``TXT example.com -> "v=spf1 -all"``."""
         return self._description
 
     @functools.cached_property
+    def _txt(self) -> tuple[bytes, ...]:
+        return tuple(b"".join(r.strings) for r in self.records if hasattr(r, "strings"))
+
+    @functools.cached_property
+    def _texts(self) -> tuple[str, ...]:
+        return tuple(t.decode("utf-8", "replace") for t in self._txt)
+
+    @functools.cached_property
+    def _addresses(self) -> tuple[str, ...]:
+        return tuple(r.address for r in self.records if hasattr(r, "address"))
+
+    @functools.cached_property
+    def _ip_addresses(self) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ...]:
+        return tuple(ipaddress.ip_address(address) for address in self._addresses)
+
+    @functools.cached_property
+    def _targets(self) -> tuple[str, ...]:
+        out = []
+        for r in self.records:
+            target = getattr(r, "exchange", None) or getattr(r, "target", None)
+            if target is not None:
+                out.append(target.to_text(omit_final_dot=True))
+        return tuple(out)
+
+    @functools.cached_property
+    def _record_texts(self) -> tuple[str, ...]:
+        return tuple(_record_text(r) for r in self.records)
+
+    @functools.cached_property
     def _description(self) -> str:
-        # Rendered once per answer: a result's explain() and as_dict() both show its lookups.
         head = f"{self.rdtype} {self.name}"
         if self.cnames:
             head += " (via CNAME " + " -> ".join(self.cnames) + ")"
         if self.outcome is Outcome.ANSWER:
-            return head + " -> " + "; ".join(_record_text(r) for r in self.records)
+            return head + " -> " + "; ".join(self._record_texts)
         return f"{head} -> {self.outcome.value.upper()}"
 
 
@@ -131,13 +171,33 @@ class Resolver:
     def resolve_now(self, name: str | dns.name.Name, rdtype: str | int) -> Answer:
         """The synchronous core of :meth:`resolve`, for callers that cannot await
         (dkimpy's key callback); the zones are in memory, so nothing blocks."""
-        parsed = _shown(name) if isinstance(name, dns.name.Name) else _parse_name(name)
-        qtype = to_rdtype(rdtype)
-        answer = self._chase(*parsed, qtype) if parsed is not None else Answer(
-            str(name), dns.rdatatype.to_text(qtype), Outcome.NXDOMAIN
-        )
+        answer = self._answer(name, rdtype) if self.faults else self._memoised(name, rdtype)
         self.log.append(answer)
         return answer
+
+    def _memoised(self, name: str | dns.name.Name, rdtype: str | int) -> Answer:
+        """:meth:`_answer`, kept in the zones' memo: without faults an answer depends on
+        nothing but the zones, and the memo is emptied on every change to them (a reload,
+        a record added). Keyed on the name exactly as spelled (a Name by its labels, which
+        keep their case; dnspython's Name equality ignores it), since the answer shows
+        that spelling. Answers are immutable, so checks can share one. Bounded: when full,
+        it starts again empty."""
+        entries = self.zones.memo.entries
+        key = (name if isinstance(name, str) else name.labels, rdtype)
+        answer = entries.get(key)
+        if answer is None:
+            answer = self._answer(name, rdtype)
+            if len(entries) >= MEMO_SIZE:
+                entries.clear()
+            entries[key] = answer
+        return answer
+
+    def _answer(self, name: str | dns.name.Name, rdtype: str | int) -> Answer:
+        parsed = _shown(name) if isinstance(name, dns.name.Name) else _parse_name(name)
+        qtype = to_rdtype(rdtype)
+        if parsed is None:
+            return Answer(str(name), dns.rdatatype.to_text(qtype), Outcome.NXDOMAIN)
+        return self._chase(*parsed, qtype)
 
     async def resolve_ptr(self, ip: str) -> Answer:
         """PTR lookup for an IPv4 or IPv6 address (IPv4-mapped IPv6 is treated as IPv4)."""

@@ -19,9 +19,10 @@ import enum
 import functools
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import dns.exception
 import dns.name
@@ -116,6 +117,27 @@ class ZoneAnswer:
     zone: "Zone | None"
 
 
+class Memo:
+    """Data derived from the records a :class:`Zones` serves (the resolver keeps its
+    answers here), valid exactly as long as those records: every change to them (a zone
+    added or replaced, a record added to or removed from a zone served) swaps
+    ``entries`` for a fresh, empty dict.
+
+    Swapped rather than cleared, because checks may run in another thread than the one
+    changing the zones: a reader takes ``entries`` once, computes from the records and
+    stores into that same dict, so a result computed while a change was under way lands
+    in a dict nobody reads any more instead of being served after the change.
+    """
+
+    __slots__ = ("entries",)
+
+    def __init__(self) -> None:
+        self.entries: dict[Hashable, Any] = {}
+
+    def forget(self) -> None:
+        self.entries = {}
+
+
 @dataclass
 class Zone:
     """One zone: its origin and the record sets of every name at or below it."""
@@ -125,6 +147,8 @@ class Zone:
     _records: dict[dns.name.Name, dict[int, dns.rdataset.Rdataset]] = field(default_factory=dict)
     # Every name that exists: owners plus their ancestors up to the origin (empty non-terminals).
     _existing: set[dns.name.Name] = field(default_factory=set)
+    # The memos of every Zones that serves this zone: each change to the records forgets them.
+    _memos: list[Memo] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
     def empty(cls, origin: str | dns.name.Name, *, synthesize: bool = True) -> "Zone":
@@ -223,6 +247,7 @@ class Zone:
             self._existing.add(name)
             name = name.parent()
         self._existing.add(self.origin)
+        self._changed()
 
     def remove(self, owner: str, rdtype: str | None = None) -> None:
         """Remove the records of one type (or all records) at ``owner``."""
@@ -238,6 +263,17 @@ class Zone:
             while owner_name != self.origin:
                 self._existing.add(owner_name)
                 owner_name = owner_name.parent()
+        self._changed()
+
+    def _served_with(self, memo: Memo) -> None:
+        """Forget ``memo`` (that of a Zones now serving this zone) whenever the records change."""
+        if not any(held is memo for held in self._memos):
+            self._memos.append(memo)
+
+    def _changed(self) -> None:
+        # Called once a change is complete, so nothing computed before it can be kept.
+        for memo in self._memos:
+            memo.forget()
 
     def _owner(self, owner: str | dns.name.Name) -> dns.name.Name:
         if isinstance(owner, dns.name.Name):
@@ -366,11 +402,15 @@ class Zones:
     Thread-safe for the one mutation that happens while a server runs: a reload
     replaces the whole set at once (:meth:`replace`), so a lookup sees either the old
     zones or the new ones, never a mix.
+
+    ``memo`` holds what others derive from the data served (:class:`Memo`); any change,
+    here or in one of the zones, empties it.
     """
 
     def __init__(self, zones: Iterable[Zone] = ()) -> None:
         self._by_origin: dict[dns.name.Name, Zone] = {}
         self._lock = threading.Lock()
+        self.memo = Memo()
         for zone in zones:
             self.add(zone)
 
@@ -387,7 +427,9 @@ class Zones:
         with self._lock:
             existing = self._by_origin.get(zone.origin)
             if existing is None:
+                zone._served_with(self.memo)
                 self._by_origin = {**self._by_origin, zone.origin: zone}
+                self.memo.forget()
                 return zone
         for name, rdataset in zone.rdatasets():
             if rdataset.rdtype in (dns.rdatatype.SOA, dns.rdatatype.NS) and name == zone.origin:
@@ -405,7 +447,10 @@ class Zones:
     def replace(self, other: "Zones") -> None:
         """Swap in the zones of ``other`` atomically (a zone reload)."""
         with self._lock:
+            for zone in other._by_origin.values():
+                zone._served_with(self.memo)
             self._by_origin = dict(other._by_origin)
+            self.memo.forget()
 
     def __iter__(self) -> Iterator[Zone]:
         return iter(list(self._by_origin.values()))

@@ -25,6 +25,7 @@ different fixes), which is why the result keeps ``none`` instead of RFC 8601's
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 from typing import Any
@@ -51,10 +52,11 @@ class RdnsResult:
 
     def auth_result(self) -> authres.IPRevAuthenticationResult:
         """``iprev=pass policy.iprev=192.0.2.10 (mail.example.com)`` (see the module's table)."""
-        name = self.confirmed_name or (self.ptr[0] if self.ptr else None)
-        return authres.IPRevAuthenticationResult(
-            result=_AR_RESULT[self.result], policy_iprev=self.ip, policy_iprev_comment=name
-        )
+        return _auth_result(self.result, self.ip, self._shown_name)
+
+    @property
+    def _shown_name(self) -> str | None:
+        return self.confirmed_name or (self.ptr[0] if self.ptr else None)
 
     def explain(self) -> list[str]:
         lines = [f"looked up {answer.describe()}" for answer in self.lookups]
@@ -85,7 +87,7 @@ class RdnsResult:
             "confirmed_name": self.confirmed_name,
             "reason": self.reason,
             "lookups": [answer.describe() for answer in self.lookups],
-            "authentication_results": str(self.auth_result()),
+            "authentication_results": _auth_result_text(self.result, self.ip, self._shown_name),
             "explain": self.explain(),
             "fixes": self.fixes(),
         }
@@ -94,14 +96,10 @@ class RdnsResult:
 async def check_rdns(resolver: Resolver, ip: str) -> RdnsResult:
     """Forward-confirmed reverse DNS of ``ip`` through ``resolver`` (never raises)."""
     resolver = resolver.fork()
-    try:
-        address = ipaddress.ip_address(ip.strip().strip("[]"))
-    except ValueError:
+    client = _client(ip)
+    if client is None:
         return RdnsResult("none", ip, None, (), None, f"{ip!r} is not an IP address, so it has no PTR record")
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    shown = str(address)
-    reverse = reverse_name(shown).to_text(omit_final_dot=True)
+    address, shown, reverse = client
     ptr = await resolver.resolve(reverse, "PTR")
 
     def result(verdict: str, names: tuple[str, ...], confirmed: str | None, reason: str) -> RdnsResult:
@@ -119,7 +117,7 @@ async def check_rdns(resolver: Resolver, ip: str) -> RdnsResult:
         forward = await resolver.resolve(name, rdtype)
         if forward.outcome.is_error:
             temporary.append(name)
-        elif any(ipaddress.ip_address(found) == address for found in forward.addresses()):
+        elif address in forward.ip_addresses():
             return result("pass", names, name, f"{shown} has PTR {name}, and {name} resolves back to {shown}")
     listed = ", ".join(names)
     if temporary:
@@ -128,3 +126,33 @@ async def check_rdns(resolver: Resolver, ip: str) -> RdnsResult:
     skipped = f" (only the first {MAX_NAMES} were followed)" if len(names) > MAX_NAMES else ""
     return result("fail", names, None, f"{shown} has PTR {listed}{skipped}, but no {rdtype} record of "
                                        f"{'that name' if len(names) == 1 else 'those names'} holds {shown}")
+
+
+def _auth_result(result: str, ip: str, name: str | None) -> authres.IPRevAuthenticationResult:
+    return authres.IPRevAuthenticationResult(result=_AR_RESULT[result], policy_iprev=ip, policy_iprev_comment=name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _auth_result_text(result: str, ip: str, name: str | None) -> str:
+    """The clause as text. Memoised (bounded, stateless: a pure function of its text
+    arguments): the same clients get the same verdict message after message, and authres
+    builds the text slowly."""
+    return str(_auth_result(result, ip, name))
+
+
+@functools.lru_cache(maxsize=1024)
+def _client(ip: str) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, str, str] | None:
+    """The address judged (an IPv4-mapped IPv6 address as its IPv4 form), its text and its
+    reverse name; None for text that is no address.
+
+    Memoised (bounded, stateless: immutable text to immutable values): a sandbox judges
+    the same few client addresses for every message, and parsing and printing them is
+    much of the check's cost."""
+    try:
+        address = ipaddress.ip_address(ip.strip().strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    shown = str(address)
+    return address, shown, reverse_name(shown).to_text(omit_final_dot=True)

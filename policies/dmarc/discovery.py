@@ -81,16 +81,26 @@ class RecordFinder:
         level = self._levels.get(domain)
         if level is None:
             answer = await self.resolver.resolve(f"_dmarc.{domain}", "TXT")
-            texts = answer.texts() if not answer.outcome.is_error else []
-            records = [r for r in (parse_record(t) for t in texts) if r is not None]
-            misses = tuple(t for t in texts if version_of(t) not in (None, "DMARC1") and "dmarc" in t.lower())
-            level = Level(domain, answer, records[0] if len(records) == 1 else None, len(records), misses)
+            texts = tuple(answer.texts()) if not answer.outcome.is_error else ()
+            level = Level(domain, answer, *_read(texts))
             self._levels[domain] = level
         return level
 
     def levels(self) -> tuple[Level, ...]:
         """Every level fetched so far, in the order first asked."""
         return tuple(self._levels.values())
+
+
+@functools.lru_cache(maxsize=1024)
+def _read(texts: tuple[str, ...]) -> tuple[DmarcRecord | None, int, tuple[str, ...]]:
+    """What the TXT records at one ``_dmarc`` name hold: the DMARC record (when exactly
+    one is published), how many there are, and the near misses (see :class:`Level`).
+
+    Memoised (bounded, stateless: a pure function of the texts, to immutable values):
+    every message makes DMARC read the same few records."""
+    records = [r for r in (parse_record(t) for t in texts) if r is not None]
+    misses = tuple(t for t in texts if version_of(t) not in (None, "DMARC1") and "dmarc" in t.lower())
+    return records[0] if len(records) == 1 else None, len(records), misses
 
 
 def walk_targets(domain: str) -> list[str]:

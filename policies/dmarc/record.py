@@ -19,6 +19,7 @@ such departure is reported as a warning, in words, so the sender can fix the rec
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -118,8 +119,12 @@ class Interpretation:
         return self.p, "p"
 
 
+@functools.lru_cache(maxsize=1024)
 def interpret(record: DmarcRecord, mode: str, where: str) -> Interpretation:
-    """Apply ``mode``'s rules to ``record`` (published at ``where``, for the warnings)."""
+    """Apply ``mode``'s rules to ``record`` (published at ``where``, for the warnings).
+
+    Memoised (bounded, stateless: a pure function of immutable arguments, to an immutable
+    value): every message from a domain meets the same record."""
     known = _TAGS[mode]
     warnings = [f"{where}: {problem}" for problem in record.problems]
     for name, _ in record.tags:

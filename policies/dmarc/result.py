@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,9 +52,7 @@ class DmarcResult:
 
     def auth_result(self) -> authres.dmarc.DMARCAuthenticationResult:
         """``dmarc=fail (p=reject dis=reject) header.from=example.com``."""
-        comment = f"p={self.policy} dis={self.disposition}" if self.policy is not None else None
-        return authres.dmarc.DMARCAuthenticationResult(result=self.result, result_comment=comment,
-                                                       header_from=self.domain)
+        return _auth_result(self.result, self.policy, self.disposition, self.domain)
 
     def explain(self) -> list[str]:
         lines = [f"DMARC ({_MODE_NAME[self.mode]}) for the From domain {self.domain or '(none)'}"]
@@ -151,7 +150,21 @@ class DmarcResult:
             "walk": list(self.walk),
             "reason": self.reason,
             "lookups": [answer.describe() for answer in self.lookups],
-            "authentication_results": str(self.auth_result()),
+            "authentication_results": _auth_result_text(self.result, self.policy, self.disposition, self.domain),
             "explain": self.explain(),
             "fixes": self.fixes(),
         }
+
+
+def _auth_result(result: str, policy: str | None, disposition: str,
+                 domain: str | None) -> authres.dmarc.DMARCAuthenticationResult:
+    comment = f"p={policy} dis={disposition}" if policy is not None else None
+    return authres.dmarc.DMARCAuthenticationResult(result=result, result_comment=comment, header_from=domain)
+
+
+@functools.lru_cache(maxsize=1024)
+def _auth_result_text(result: str, policy: str | None, disposition: str, domain: str | None) -> str:
+    """The clause as text. Memoised (bounded, stateless: a pure function of its text
+    arguments): the same From domains get the same verdict message after message, and
+    authres builds the text slowly."""
+    return str(_auth_result(result, policy, disposition, domain))

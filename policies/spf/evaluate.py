@@ -22,9 +22,10 @@ the terms after the match. The limits are per check; include and redirect share 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import dns.name
@@ -85,37 +86,39 @@ async def check_host(
         sender = f"{sender or 'postmaster'}@{domain}"  # a bare local-part belongs to <domain>
     elif not local:
         sender = f"postmaster@{sender_domain}"  # RFC 7208 4.3
-    base = SpfResult(result="none", domain=domain, identity=identity, sender=sender, client_ip=ip, helo=helo,
-                     receiver=receiver)
-    client = _client_address(ip)
+    subject = _Subject(domain, identity, sender, helo, receiver)
+    client = _client(ip)
     if client is None:
-        return replace(base, result="permerror", problem=Problem("invalid-ip", None, ip),
-                       reason=f"the client IP {ip!r} is not an IPv4 or IPv6 address")
-    base = replace(base, client_ip=str(client))
+        return subject.result("permerror", ip, problem=Problem("invalid-ip", None, ip),
+                              reason=f"the client IP {ip!r} is not an IPv4 or IPv6 address")
+    address, client_ip = client
     fault = identity_problem(domain)
     if fault is not None:
         which = "MAIL FROM domain" if identity == "mailfrom" else "HELO name"
-        return replace(base, reason=f"the {which} {domain!r} {fault}, so there is no SPF policy to check",
-                       problem=Problem("invalid-domain", domain))
+        return subject.result("none", client_ip,
+                              reason=f"the {which} {domain!r} {fault}, so there is no SPF policy to check",
+                              problem=Problem("invalid-domain", domain))
 
-    evaluation = _Evaluation(forked, client, sender, helo, receiver, time.time() if now is None else now)
+    evaluation = _Evaluation(forked, address, client_ip, sender, helo, receiver,
+                             time.time() if now is None else now)
     record_text: str | None = None
     try:
         answer, record_text = await evaluation.lookup_record(domain, 0)
         if record_text is None:
             nxdomain = answer is not None and answer.outcome is Outcome.NXDOMAIN
             missing = "does not exist (NXDOMAIN)" if nxdomain else "publishes no SPF record"
-            return evaluation.finish(base, reason=f"{domain} {missing}", problem=Problem("no-record", domain))
+            return evaluation.finish(subject, "none", reason=f"{domain} {missing}",
+                                     problem=Problem("no-record", domain))
         record = evaluation.parse(domain, record_text)
         verdict = await evaluation.evaluate(domain, record, 0)
     except _Stop as stop:
-        return evaluation.finish(base, result=stop.result, record=record_text, reason=stop.reason,
+        return evaluation.finish(subject, stop.result, record=record_text, reason=stop.reason,
                                  problem=stop.problem)
     explanation = await evaluation.explanation(verdict, default_explanation) if verdict.result == "fail" else None
     all_term = verdict.record.all_directive
     return evaluation.finish(
-        base,
-        result=verdict.result,
+        subject,
+        verdict.result,
         record=record_text,
         explanation=explanation,
         mechanism=verdict.directive.text if verdict.directive is not None else None,
@@ -124,43 +127,75 @@ async def check_host(
     )
 
 
-def _client_address(ip: str) -> IPAddress | None:
-    """The client address; an IPv4-mapped IPv6 address is the IPv4 address (RFC 7208 5)."""
+@dataclass(frozen=True)
+class _Subject:
+    """What was checked (the same for every outcome of one check_host() run)."""
+
+    domain: str
+    identity: str
+    sender: str
+    helo: str
+    receiver: str
+
+    def result(self, result: str, client_ip: str, **details: Any) -> SpfResult:
+        """The SpfResult for this subject, built in one go (no dataclasses.replace per step)."""
+        return SpfResult(result=result, domain=self.domain, identity=self.identity, sender=self.sender,
+                         client_ip=client_ip, helo=self.helo, receiver=self.receiver, **details)
+
+
+@functools.lru_cache(maxsize=1024)
+def _client(ip: str) -> tuple[IPAddress, str] | None:
+    """The client address and its text; an IPv4-mapped IPv6 address is the IPv4 address
+    (RFC 7208 5). None for text that is no address.
+
+    Memoised (bounded, stateless: immutable text to immutable values): a sandbox judges
+    the same few client addresses for every message."""
     try:
         address = ipaddress.ip_address(ip.strip())
     except ValueError:
         return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
+        address = address.ipv4_mapped
+    return address, str(address)
 
 
 class _Evaluation:
     """The state of one check_host() run: counters, the PTR cache, the steps taken."""
 
-    def __init__(self, resolver: Resolver, client: IPAddress, sender: str, helo: str, receiver: str,
-                 now: float) -> None:
+    def __init__(self, resolver: Resolver, client: IPAddress, client_text: str, sender: str, helo: str,
+                 receiver: str, now: float) -> None:
         self.resolver = resolver
         self.client = client
+        self.client_text = client_text
         self.address_type = "A" if client.version == 4 else "AAAA"
-        local, _, sender_domain = sender.rpartition("@")
-        # %{i} of an IPv6 client is its nibbles, dotted; upper-case hex as the openspf suite expects.
-        dotted = str(client) if client.version == 4 else ".".join(client.exploded.replace(":", "").upper())
-        self.values = {
-            "s": sender, "l": local, "o": sender_domain, "i": dotted,
-            "v": "in-addr" if client.version == 4 else "ip6", "h": helo, "c": str(client),
-            "r": receiver, "t": str(int(now)),
-        }
+        self.sender = sender
+        self.helo = helo
+        self.receiver = receiver
+        self.now = now
         self.dns_terms = 0
         self.void_lookups = 0
         self.steps: list[str] = []
         self._validated: tuple[str, ...] | None = None
         self._ptr_void = False
 
-    def finish(self, base: SpfResult, **changes: Any) -> SpfResult:
-        """``base`` with ``changes``, the counters, the lookups and the steps of this run."""
-        return replace(base, **changes, lookups=tuple(self.resolver.log), dns_terms=self.dns_terms,
-                       void_lookups=self.void_lookups, steps=tuple(self.steps))
+    @functools.cached_property
+    def values(self) -> dict[str, str]:
+        """The macro values (RFC 7208 7.2) but %{d} and %{p}; worked out only when a
+        record uses a macro, which most never do."""
+        client = self.client
+        local, _, sender_domain = self.sender.rpartition("@")
+        # %{i} of an IPv6 client is its nibbles, dotted; upper-case hex as the openspf suite expects.
+        dotted = self.client_text if client.version == 4 else ".".join(client.exploded.replace(":", "").upper())
+        return {
+            "s": self.sender, "l": local, "o": sender_domain, "i": dotted,
+            "v": "in-addr" if client.version == 4 else "ip6", "h": self.helo, "c": self.client_text,
+            "r": self.receiver, "t": str(int(self.now)),
+        }
+
+    def finish(self, subject: _Subject, result: str, **details: Any) -> SpfResult:
+        """The result for ``subject`` with ``details``, the counters, the lookups and the steps of this run."""
+        return subject.result(result, self.client_text, **details, lookups=tuple(self.resolver.log),
+                              dns_terms=self.dns_terms, void_lookups=self.void_lookups, steps=tuple(self.steps))
 
     # -- records -----------------------------------------------------------------------
 
@@ -232,7 +267,8 @@ class _Evaluation:
         if kind in ("ip4", "ip6"):
             network = directive.network
             hit = network is not None and self.client.version == network.version and self.client in network
-            self._note(depth, f"`{directive.text}`: {self.client} is {'' if hit else 'not '}in {network}")
+            self._note(depth, f"`{directive.text}`: {self.client_text} is {'' if hit else 'not '}in "
+                              f"{directive.network_text}")
             return hit
         self._count_term(directive.text, domain)
         target = domain if directive.target is None else await self._expand_domain(directive.target, domain, depth)
@@ -274,7 +310,7 @@ class _Evaluation:
             self._void(directive.text, domain, depth)
             return False
         hit = self._covers(answer.addresses(), directive)
-        self._note(depth, f"`{directive.text}`: {self.client} is {'' if hit else 'not '}{self._within(directive)}"
+        self._note(depth, f"`{directive.text}`: {self.client_text} is {'' if hit else 'not '}{self._within(directive)}"
                           f"an address of {target} ({', '.join(answer.addresses())})")
         return hit
 
@@ -298,10 +334,11 @@ class _Evaluation:
             host = record.exchange.to_text(omit_final_dot=True)
             addresses = await self._addresses(host, directive, depth)
             if addresses and self._covers(addresses.addresses(), directive):
-                self._note(depth, f"`{directive.text}`: {self.client} is {self._within(directive)}"
+                self._note(depth, f"`{directive.text}`: {self.client_text} is {self._within(directive)}"
                                   f"MX host {host}")
                 return True
-        self._note(depth, f"`{directive.text}`: {self.client} is not {self._within(directive)}any MX host of {target}")
+        self._note(depth, f"`{directive.text}`: {self.client_text} is not {self._within(directive)}"
+                          f"any MX host of {target}")
         return False
 
     async def _ptr(self, directive: Directive, domain: str, target: str, depth: int) -> bool:
@@ -313,10 +350,10 @@ class _Evaluation:
         hit = next((n for n in names if n.lower() == wanted or n.lower().endswith("." + wanted)), None)
         if hit is None:
             shown = ", ".join(names) if names else "none"
-            self._note(depth, f"`{directive.text}`: no validated PTR name of {self.client} is in {target} "
+            self._note(depth, f"`{directive.text}`: no validated PTR name of {self.client_text} is in {target} "
                               f"(validated names: {shown})")
             return False
-        self._note(depth, f"`{directive.text}`: {self.client} has the validated PTR name {hit}")
+        self._note(depth, f"`{directive.text}`: {self.client_text} has the validated PTR name {hit}")
         return True
 
     async def _exists(self, directive: Directive, domain: str, target: str, depth: int) -> bool:
@@ -349,19 +386,19 @@ class _Evaluation:
         back to the client. DNS errors just leave names out. Computed once per check."""
         if self._validated is not None:
             return self._validated
-        answer = await self._lookup(reverse_name(str(self.client)).to_text(omit_final_dot=True), "PTR", depth)
+        answer = await self._lookup(reverse_name(self.client_text).to_text(omit_final_dot=True), "PTR", depth)
         names: list[str] = []
         if answer is None or answer.outcome.is_error:
-            self._note(depth, f"the PTR lookup of {self.client} failed: no validated names")
+            self._note(depth, f"the PTR lookup of {self.client_text} failed: no validated names")
         else:
             self._ptr_void = not answer
             candidates = answer.targets()
             if len(candidates) > MAX_NAMES:
-                self._note(depth, f"{self.client} has {len(candidates)} PTR names: only the first {MAX_NAMES} "
+                self._note(depth, f"{self.client_text} has {len(candidates)} PTR names: only the first {MAX_NAMES} "
                                   "are checked")
             for candidate in candidates[:MAX_NAMES]:
                 forward = await self._lookup(candidate, self.address_type, depth)
-                if forward and any(ipaddress.ip_address(a) == self.client for a in forward.addresses()):
+                if forward and self.client in forward.ip_addresses():
                     names.append(candidate)
         self._validated = tuple(names)
         return self._validated

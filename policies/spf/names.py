@@ -11,6 +11,8 @@ zone-file syntax) so that characters such as ``\\`` or ``"`` in a local-part sta
 
 from __future__ import annotations
 
+import functools
+
 import dns.exception
 import dns.name
 
@@ -30,11 +32,14 @@ def truncate(domain: str) -> str:
     return name
 
 
+@functools.lru_cache(maxsize=4096)
 def to_query_name(domain: str) -> dns.name.Name | None:
     """The DNS name to query for ``domain``, or None when no DNS name can be that text
     (empty label, label over 63 octets, name over 255 octets, unencodable Unicode).
 
     Non-ASCII labels are converted to A-labels (IDNA), as RFC 7208 4.3 requires.
+    Memoised (bounded, stateless: immutable text to an immutable Name): every message
+    makes SPF look up the same few names, and building a Name is much of a lookup's cost.
     """
     text = strip_root(domain)
     if not text:
@@ -56,9 +61,11 @@ def to_query_name(domain: str) -> dns.name.Name | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def identity_problem(domain: str) -> str | None:
     """Why ``domain`` cannot be checked at all (RFC 7208 4.3: check_host() then returns
-    ``none``), or None when it is a usable fully qualified domain name."""
+    ``none``), or None when it is a usable fully qualified domain name. Memoised like
+    :func:`to_query_name` (a pure function of the text), as it runs for every message."""
     if not domain:
         return "is empty"
     if domain.startswith("["):

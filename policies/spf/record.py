@@ -66,6 +66,11 @@ class Directive:
         """The result this directive gives when it matches."""
         return QUALIFIER_RESULTS[self.qualifier]
 
+    @functools.cached_property
+    def network_text(self) -> str:
+        """``network`` as text, printed once: parsed records are shared between messages."""
+        return str(self.network)
+
 
 @dataclass(frozen=True)
 class Record:
@@ -76,7 +81,7 @@ class Record:
     redirect: MacroString | None = None
     explanation: MacroString | None = None  # the exp= domain-spec
 
-    @property
+    @functools.cached_property
     def all_directive(self) -> Directive | None:
         """The ``all`` term, if any (it makes any redirect= irrelevant, RFC 7208 6.1)."""
         return next((d for d in self.directives if d.mechanism == "all"), None)

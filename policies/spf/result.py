@@ -8,6 +8,7 @@ plain-language explanation and the DNS fixes live in :mod:`policies.spf.advice`.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ import authres
 from fake_dns import Answer
 
 RESULTS = ("none", "neutral", "pass", "fail", "softfail", "temperror", "permerror")
+_COMMENT_SPECIALS = re.compile(r"([()\\])")
 _DOT_ATOM = re.compile(r"\A[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
 
 
@@ -63,39 +65,13 @@ class SpfResult:
 
     def auth_result(self) -> authres.SPFAuthenticationResult:
         """The Authentication-Results clause, e.g. ``spf=pass smtp.mailfrom=user@example.com``."""
-        if self.identity == "helo":
-            return authres.SPFAuthenticationResult(result=self.result, smtp_helo=self.helo)
-        return authres.SPFAuthenticationResult(result=self.result, smtp_mailfrom=self.sender)
+        return _auth_result(self.result, self.identity, self.helo, self.sender)
 
     def received_spf(self) -> str:
         """The value of a ``Received-SPF:`` header field (RFC 7208 9.1), without the field name:
         the result, a comment in words, then ``key=value`` pairs."""
-        pairs = [
-            ("client-ip", self.client_ip),
-            ("envelope-from", self.sender),
-            ("helo", self.helo),
-            ("receiver", self.receiver),
-            ("identity", self.identity),
-        ]
-        if self.mechanism is not None:
-            pairs.append(("mechanism", self.mechanism))
-        if self.reason is not None and self.result in ("permerror", "temperror"):
-            pairs.append(("problem", self.reason))
-        rendered = "; ".join(f"{key}={_key_value(value)}" for key, value in pairs)
-        return f"{self.result} ({_comment(self.receiver + ': ' + self._comment_text())}) {rendered};"
-
-    def _comment_text(self) -> str:
-        who = f"domain of {self.sender}" if self.identity == "mailfrom" else f"HELO name {self.helo}"
-        ip = self.client_ip
-        return {
-            "pass": f"{who} designates {ip} as permitted sender",
-            "fail": f"{who} does not designate {ip} as permitted sender",
-            "softfail": f"{who} does not designate {ip} as permitted sender (softfail: transitioning)",
-            "neutral": f"{ip} is neither permitted nor denied by {who}",
-            "none": f"{who} does not publish a usable SPF record",
-            "temperror": f"temporary error while checking {who}",
-            "permerror": f"permanent error in the SPF policy of {who}",
-        }[self.result]
+        return _received_spf(self.result, self.identity, self.client_ip, self.sender, self.helo, self.receiver,
+                             self.mechanism, self.reason)
 
     # -- CheckResult -------------------------------------------------------------------
 
@@ -132,7 +108,7 @@ class SpfResult:
             "void_lookups": self.void_lookups,
             "lookups": [answer_dict(answer) for answer in self.lookups],
             "received_spf": self.received_spf(),
-            "authentication_results": str(self.auth_result()),
+            "authentication_results": _auth_result_text(self.result, self.identity, self.helo, self.sender),
             "explain": self.explain(),
             "fixes": self.fixes(),
         }
@@ -144,10 +120,54 @@ def answer_dict(answer: Answer) -> dict[str, Any]:
         "name": answer.name,
         "type": answer.rdtype,
         "outcome": answer.outcome.value,
-        "records": [record.to_text() for record in answer.records],
+        "records": answer.record_texts(),
         "cnames": list(answer.cnames),
         "summary": answer.describe(),
     }
+
+
+def _auth_result(result: str, identity: str, helo: str, sender: str) -> authres.SPFAuthenticationResult:
+    if identity == "helo":
+        return authres.SPFAuthenticationResult(result=result, smtp_helo=helo)
+    return authres.SPFAuthenticationResult(result=result, smtp_mailfrom=sender)
+
+
+@functools.lru_cache(maxsize=1024)
+def _auth_result_text(result: str, identity: str, helo: str, sender: str) -> str:
+    """The clause as text. Memoised (bounded, stateless: a pure function of its text
+    arguments), like :func:`_received_spf`: the same few senders get the same verdicts
+    message after message, and authres builds the text slowly."""
+    return str(_auth_result(result, identity, helo, sender))
+
+
+@functools.lru_cache(maxsize=1024)
+def _received_spf(result: str, identity: str, client_ip: str, sender: str, helo: str, receiver: str,
+                  mechanism: str | None, reason: str | None) -> str:
+    """:meth:`SpfResult.received_spf`, memoised (bounded, stateless: a pure function of the
+    fields it shows, all text)."""
+    pairs = [
+        ("client-ip", client_ip),
+        ("envelope-from", sender),
+        ("helo", helo),
+        ("receiver", receiver),
+        ("identity", identity),
+    ]
+    if mechanism is not None:
+        pairs.append(("mechanism", mechanism))
+    if reason is not None and result in ("permerror", "temperror"):
+        pairs.append(("problem", reason))
+    rendered = "; ".join(f"{key}={_key_value(value)}" for key, value in pairs)
+    who = f"domain of {sender}" if identity == "mailfrom" else f"HELO name {helo}"
+    comment = {
+        "pass": f"{who} designates {client_ip} as permitted sender",
+        "fail": f"{who} does not designate {client_ip} as permitted sender",
+        "softfail": f"{who} does not designate {client_ip} as permitted sender (softfail: transitioning)",
+        "neutral": f"{client_ip} is neither permitted nor denied by {who}",
+        "none": f"{who} does not publish a usable SPF record",
+        "temperror": f"temporary error while checking {who}",
+        "permerror": f"permanent error in the SPF policy of {who}",
+    }[result]
+    return f"{result} ({_comment(receiver + ': ' + comment)}) {rendered};"
 
 
 def _key_value(value: str) -> str:
@@ -159,4 +179,4 @@ def _key_value(value: str) -> str:
 
 def _comment(text: str) -> str:
     """Comment text with the characters a comment cannot hold bare escaped."""
-    return re.sub(r"([()\\])", r"\\\1", text)
+    return _COMMENT_SPECIALS.sub(r"\\\1", text)

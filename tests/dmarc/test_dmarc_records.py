@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from dmarc_helpers import Dkim, Spf, dmarc
+from fake_dns import Resolver, Zone, Zones
+from policies.dmarc import check_dmarc
 from policies.dmarc.record import interpret, parse_record
 
 NOTHING_PASSES = (Spf("fail", "example.com"), [])
@@ -217,3 +221,23 @@ def test_sampling_decides_only_the_disposition_never_the_result() -> None:
                        [Dkim("fail", "example.com")], mode="rfc7489", sample=sample)
         assert result.result == "fail"
         assert result.disposition == ("reject" if sample < 0.5 else "quarantine")
+
+
+def test_a_record_changed_by_a_zone_reload_applies_to_the_next_message() -> None:
+    zones = Zones([Zone.from_text('$ORIGIN .\n_dmarc.example.com. TXT "v=DMARC1; p=reject"\n')])
+    resolver = Resolver(zones)
+    fail = Spf("fail", "example.com")
+    first = asyncio.run(check_dmarc(resolver, "example.com", fail, []))
+    assert (first.policy, first.disposition) == ("reject", "reject")
+    zones.replace(Zones([Zone.from_text('$ORIGIN .\n_dmarc.example.com. TXT "v=DMARC1; p=quarantine; x=1"\n')]))
+    again = asyncio.run(check_dmarc(resolver, "example.com", fail, []))
+    assert (again.policy, again.disposition) == ("quarantine", "quarantine")
+    assert again.record == "v=DMARC1; p=quarantine; x=1"
+    assert again.warnings == ("_dmarc.example.com: unknown tag x= ignored",)
+
+
+def test_the_same_record_at_two_places_is_reported_for_each() -> None:
+    zone = '_dmarc.a.example. TXT "v=DMARC1; p=none; x=1"\n_dmarc.b.example. TXT "v=DMARC1; p=none; x=1"\n'
+    for place in ("a.example", "b.example"):
+        result = dmarc(zone, place, Spf("pass", place))
+        assert result.warnings == (f"_dmarc.{place}: unknown tag x= ignored",)

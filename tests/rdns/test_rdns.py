@@ -156,3 +156,22 @@ def test_explain_and_as_dict() -> None:
     data = json.loads(json.dumps(result.as_dict()))
     assert (data["result"], data["ptr"], data["confirmed_name"]) == ("fail", ["wrong.example.com"], None)
     assert data["authentication_results"] == "iprev=fail policy.iprev=192.0.2.11 (wrong.example.com)"
+
+
+def test_a_ptr_changed_by_a_zone_reload_is_judged_anew() -> None:
+    zones = Zones([Zone.from_text(ZONE)])
+    resolver = Resolver(zones)
+    assert asyncio.run(check_rdns(resolver, "192.0.2.10")).result == "pass"
+    zones.replace(Zones([Zone.from_text(ZONE.replace("mail.example.com.          A     192.0.2.10",
+                                                     "mail.example.com.          A     192.0.2.77"))]))
+    again = asyncio.run(check_rdns(resolver, "192.0.2.10"))
+    assert (again.result, again.ptr) == ("fail", ("mail.example.com",))
+    assert again.explain()[1] == "looked up A mail.example.com -> 192.0.2.77"
+
+
+def test_the_same_client_gets_the_same_verdict_and_its_own_log_every_time() -> None:
+    resolver = Resolver(Zones([Zone.from_text(ZONE)]))
+    first, second = (asyncio.run(check_rdns(resolver, "::ffff:192.0.2.10")) for _ in range(2))
+    assert first == second and first.as_dict() == second.as_dict()
+    assert (second.ip, second.reverse_name, len(second.lookups)) == ("192.0.2.10", "10.2.0.192.in-addr.arpa", 2)
+    assert resolver.log == []

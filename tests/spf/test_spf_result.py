@@ -190,3 +190,28 @@ def test_only_txt_is_queried_never_type_spf() -> None:
     result = asyncio.run(check_spf(Resolver(Zones([zone])), "192.0.2.1", "u@example.org", "h.example.org"))
     assert result.result == "none"
     assert [(a.rdtype, a.name) for a in result.lookups] == [("TXT", "example.org")]
+
+
+def test_an_spf_record_changed_by_a_zone_reload_is_evaluated_anew() -> None:
+    zones = Zones([Zone.from_text(ZONE), Zone.from_text(NET)])
+    resolver = Resolver(zones)
+    first = asyncio.run(check_spf(resolver, "192.0.2.3", "user@example.com", "mail.example.com"))
+    assert (first.result, first.mechanism) == ("pass", "ip4:192.0.2.0/28")
+    zones.replace(Zones([Zone.from_text(ZONE.replace("ip4:192.0.2.0/28", "ip4:198.51.100.0/24")),
+                         Zone.from_text(NET)]))
+    again = asyncio.run(check_spf(resolver, "192.0.2.3", "user@example.com", "mail.example.com"))
+    assert again.record == "v=spf1 ip4:198.51.100.0/24 include:_spf.example.net -all"
+    assert (again.result, again.mechanism) == ("fail", "-all")
+    assert "`ip4:198.51.100.0/24`: 192.0.2.3 is not in 198.51.100.0/24" in again.steps
+
+
+def test_repeated_checks_give_equal_results_with_their_own_lookups() -> None:
+    resolver = Resolver(Zones([Zone.from_text(ZONE), Zone.from_text(NET)]))
+    results = [asyncio.run(check_spf(resolver, "2001:db8::1", "user@example.com", "mail.example.com"))
+               for _ in range(2)]
+    assert results[0] == results[1] and results[0].as_dict() == results[1].as_dict()
+    assert [a.describe() for a in results[1].lookups] == [
+        'TXT example.com -> "v=spf1 ip4:192.0.2.0/28 include:_spf.example.net -all"; "google-site-verification=abc"',
+        'TXT _spf.example.net -> "v=spf1 ip6:2001:db8::/32 ~all"',
+    ]
+    assert resolver.log == []
