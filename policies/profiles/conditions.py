@@ -174,9 +174,21 @@ def _listing(spec: FactSpec) -> str:
     return ", ".join(values) + (", null" if spec.nullable else "")
 
 
+# Plain loops rather than any()/all() over a generator: every message walks a dozen
+# of these, and the generator costs more than the comparisons it runs.
 def _any(parts: list[Predicate]) -> Predicate:
-    return lambda facts: any(p(facts) for p in parts)
+    def test(facts: Facts) -> bool:
+        for part in parts:
+            if part(facts):
+                return True
+        return False
+    return test
 
 
 def _all(parts: list[Predicate]) -> Predicate:
-    return lambda facts: all(p(facts) for p in parts)
+    def test(facts: Facts) -> bool:
+        for part in parts:
+            if not part(facts):
+                return False
+        return True
+    return test

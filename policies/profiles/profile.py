@@ -9,12 +9,14 @@ connection, so the lines of a :class:`Decision` carry that connection's id.
 
 from __future__ import annotations
 
+import os
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from email.utils import format_datetime
+from functools import cached_property, lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -31,8 +33,10 @@ ENFORCEMENT = ("temporary", "permanent")
 FOLDER_HEADER = "X-Sandbox-Folder"
 RULE_HEADER = "X-Sandbox-Rule"
 
+# The session placeholders that tell the time: computed only for texts that show them.
+CLOCK_NAMES = frozenset({"now_unix", "now_iso", "now_rfc"})
 # Placeholders every text of a profile may use (besides the session tokens and values).
-SESSION_NAMES = frozenset({"id", "ip", "hostname", "max_size", "now_unix", "now_iso", "now_rfc"})
+SESSION_NAMES = frozenset({"id", "ip", "hostname", "max_size"}) | CLOCK_NAMES
 # Placeholders filled from the facts, for rule replies, reasons and headers.
 FACT_NAMES = frozenset({
     "ip", "ip_version", "helo", "mail_from", "mail_from_domain", "recipient", "recipient_domain", "address",
@@ -94,6 +98,16 @@ class Rule:
     def applies(self, options: Mapping[str, Any]) -> bool:
         return all(options.get(name) == value for name, value in self.options.items())
 
+    @cached_property
+    def names(self) -> frozenset[str]:
+        """The placeholders the rule's own texts read (reply, reason, headers)."""
+        names = set(self.reason.names)
+        if self.reply is not None:
+            names |= self.reply.names
+        for _, template in self.headers:
+            names |= template.names
+        return frozenset(names)
+
     @property
     def label(self) -> str:
         return f"rule {self.index} ({self.id})"
@@ -149,6 +163,43 @@ class Profile:
                 raise ValueError(f"profile {self.name}: {problem}, got {value!r}")
         return replace(self, options=MappingProxyType({**self.options, **changes}))
 
+    def _reply_names(self, spec: ReplySpec) -> frozenset[str]:
+        """The placeholders rendering ``spec`` in this profile's style reads, suffix included."""
+        if spec.suffix and self.style.suffix is not None:
+            return spec.names | self.style.suffix.names
+        return spec.names
+
+    @cached_property
+    def _timed_values(self) -> tuple[tuple[str, Template], ...]:
+        """The ``session.values`` that show the time (Outlook's hop stamps), in order;
+        the others are rendered once per session."""
+        return tuple((name, t) for name, t in self.values.items() if not t.names.isdisjoint(CLOCK_NAMES))
+
+    @cached_property
+    def _timed_names(self) -> frozenset[str]:
+        """The session placeholders whose value changes with the clock."""
+        return CLOCK_NAMES | frozenset(name for name, _ in self._timed_values)
+
+    @cached_property
+    def _reply_kind_names(self) -> Mapping[str, frozenset[str]]:
+        """:meth:`_reply_names` of every reply kind, looked up per reply."""
+        return MappingProxyType({kind: self._reply_names(spec) for kind, spec in self.replies.items()})
+
+    @cached_property
+    def _accept_names(self) -> frozenset[str]:
+        """The placeholders an acceptance reads: the ``data_ok`` reply and the trace headers."""
+        names = set(self._reply_names(self.replies["data_ok"]))
+        for _, template in self.accepted_headers:
+            names |= template.names
+        for template in self.spf_comments.values():
+            names |= template.names
+        return frozenset(names)
+
+    @cached_property
+    def _ehlo_names(self) -> frozenset[str]:
+        """The placeholders of the EHLO lines."""
+        return self.ehlo_first.names.union(*(extension.names for extension in self.extensions))
+
     def active_rules(self, stage: str) -> tuple[Rule, ...]:
         """The rules that can fire at ``stage`` with the options in force, in order."""
         rules = self._by_stage.get(stage)
@@ -160,7 +211,10 @@ class Profile:
 
     def new_session(self, client_ip: str, *, rng: random.Random | None = None, clock: Clock | None = None) -> Session:
         """A session for one TCP connection from ``client_ip``: draws its tokens (the id)."""
-        rng = rng or random.SystemRandom()
+        # Seeded from the OS per connection: ids must differ between connections and
+        # worker processes, not resist guessing, and SystemRandom makes a system call
+        # for every character it draws (a Gmail id has about forty).
+        rng = rng or random.Random(os.urandom(16))
         tokens = {name: pattern.generate(rng) for name, pattern in self.tokens.items()}
         return Session(self, client_ip, tokens, clock or time.time)
 
@@ -183,6 +237,14 @@ class Session:
         self.client_ip = client_ip
         self.tokens = MappingProxyType(dict(tokens))
         self._clock = clock
+        # The session placeholders that stay the same for the whole connection: the basic
+        # ones, and the profile values that do not show the time, rendered once.
+        self._basic = {**self.tokens, "ip": client_ip, "hostname": profile.hostname, "max_size": str(profile.max_size)}
+        fixed = dict(self._basic)
+        for name, template in profile.values.items():
+            if name not in profile._timed_names:
+                fixed[name] = template.render(fixed)
+        self._fixed = fixed
 
     @property
     def id(self) -> str:
@@ -190,19 +252,23 @@ class Session:
 
     def values(self) -> dict[str, str]:
         """The session placeholders at this moment (tokens, client, clock, profile values)."""
-        now = self._clock()
-        moment = datetime.fromtimestamp(now, timezone.utc)
-        values = {
-            **self.tokens,
-            "ip": self.client_ip,
-            "hostname": self.profile.hostname,
-            "max_size": str(self.profile.max_size),
-            "now_unix": str(int(now)),
-            "now_iso": moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z",
-            "now_rfc": format_datetime(moment),
-        }
+        values = {**self._basic, **clock_values(self._clock(), CLOCK_NAMES)}
         for name, template in self.profile.values.items():
             values[name] = template.render(values)
+        return values
+
+    def _values(self, names: frozenset[str]) -> dict[str, str]:
+        """The session placeholders, the clock read and shown only where ``names`` (what
+        the texts about to be rendered read) asks for it: the same values as
+        :meth:`values` for every name in ``names``, without a strftime per reply."""
+        values = dict(self._fixed)
+        wanted = names & self.profile._timed_names
+        if wanted:
+            timed = [(name, template) for name, template in self.profile._timed_values if name in wanted]
+            shown = wanted.union(*(template.names for _, template in timed))  # directly or in a timed value
+            values.update(clock_values(self._clock(), shown))
+            for name, template in timed:
+                values[name] = template.render(values)
         return values
 
     # -- replies that are not verdicts ------------------------------------------------------
@@ -214,7 +280,7 @@ class Session:
              helo: str = "") -> list[str]:
         """The EHLO reply: first line, then the extensions in the profile's order;
         STARTTLS only while TLS is available and not yet active. No suffix (no id)."""
-        values = self.values()
+        values = self._values(self.profile._ehlo_names)
         values["ip"] = client_ip or self.client_ip
         values["helo"] = helo
         lines = [self.profile.ehlo_first.render(values)]
@@ -234,8 +300,9 @@ class Session:
         unknown = set(values) - REPLY_KINDS[kind]
         if unknown:
             raise TypeError(f"reply {kind!r} takes {sorted(REPLY_KINDS[kind]) or 'no values'}, got {sorted(unknown)}")
-        merged = self.values()
-        merged.update((name, str(value)) for name, value in values.items())
+        merged = self._values(self.profile._reply_kind_names[kind])
+        for name, value in values.items():
+            merged[name] = str(value)
         return spec.render(self.profile.style, merged)
 
     # -- verdicts ---------------------------------------------------------------------------
@@ -249,7 +316,7 @@ class Session:
 
     def accept(self, facts: Facts) -> Decision:
         """The default acceptance: inbox, the provider's 250 line and trace headers."""
-        return self._accepted(facts, None, self._values_for(facts, "data", None))
+        return self._accepted(facts, None, self._values_for(facts, "data", None, self.profile._accept_names))
 
     def _accepted(self, facts: Facts, rule: Rule | None, values: Mapping[str, str]) -> Decision:
         """Accept the message (to spam when ``rule`` says so) with the provider's 250 line
@@ -276,9 +343,10 @@ class Session:
         )
 
     def _rule_decision(self, rule: Rule, facts: Facts) -> Decision:
-        values = self._values_for(facts, rule.stage, rule)
         if rule.reply is None:
+            values = self._values_for(facts, rule.stage, rule, self.profile._accept_names | rule.names)
             return self._accepted(facts, rule, values)
+        values = self._values_for(facts, rule.stage, rule, self.profile._reply_names(rule.reply) | rule.names)
         return Decision(
             action=rule.action,  # type: ignore[arg-type]
             stage=rule.stage,  # type: ignore[arg-type]
@@ -291,8 +359,9 @@ class Session:
             note=rule.note,
         )
 
-    def _values_for(self, facts: Facts, stage: str, rule: Rule | None) -> dict[str, str]:
-        values = self.values()
+    def _values_for(self, facts: Facts, stage: str, rule: Rule | None, names: frozenset[str]) -> dict[str, str]:
+        """Session and fact placeholders for texts that read ``names``."""
+        values = self._values(names)
         values.update(fact_values(facts, stage, rule.condition.format_codes if rule else ()))
         return values
 
@@ -315,6 +384,31 @@ class Session:
             for s in facts.dkim_signatures
         ) if clause is not None else ""
         return [(name, template.render(trace)) for name, template in self.profile.accepted_headers]
+
+
+def clock_values(now: float, names: Collection[str]) -> dict[str, str]:
+    """The clock placeholders among ``names`` for the Unix time ``now``: ``now_unix``,
+    ``now_iso`` (``2025-05-25T22:22:22.000Z``) and ``now_rfc`` (RFC 5322 date, UTC)."""
+    values: dict[str, str] = {}
+    if "now_unix" in names:
+        values["now_unix"] = str(int(now))
+    if "now_iso" in names or "now_rfc" in names:
+        moment = datetime.fromtimestamp(now, timezone.utc)
+        iso_second, rfc = _second_texts(int(moment.timestamp()))
+        if "now_iso" in names:
+            values["now_iso"] = iso_second + f"{moment.microsecond // 1000:03d}Z"
+        if "now_rfc" in names:
+            values["now_rfc"] = rfc
+    return values
+
+
+@lru_cache(maxsize=8)
+def _second_texts(second: int) -> tuple[str, str]:
+    """The ISO form up to the seconds' dot and the RFC 5322 date of one whole second
+    (Unix time, UTC). Memoised (a pure function of a number): every message and hop
+    stamp of that second shows the same two texts, and each costs a strftime."""
+    moment = datetime.fromtimestamp(second, timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S."), format_datetime(moment)
 
 
 def fact_values(facts: Facts, stage: str, format_codes: tuple[str, ...] = ()) -> dict[str, str]:

@@ -26,10 +26,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from policies.profiles.template import Template
 
 URL_PREFIXES = ("http://", "https://")
+_URL = re.compile("|".join(re.escape(prefix) for prefix in URL_PREFIXES))
 _SPACES = re.compile(r"( +)")
 _REPLY = re.compile(r"(?P<code>[2-5][0-9][0-9])(?: (?P<enhanced>[245]\.[0-9]{1,3}\.[0-9]{1,3})(?= |\Z))?(?: (?P<text>.*))?\Z", re.DOTALL)
 _ENHANCED = re.compile(r"[245]\.[0-9]{1,3}\.[0-9]{1,3}\Z")
@@ -53,6 +55,11 @@ class ReplySpec:
     texts: tuple[Template, ...]
     explicit_lines: bool = False  # texts are physical lines, not paragraphs to fill
     suffix: bool = True  # False: this reply never carries the style's suffix
+
+    @cached_property
+    def names(self) -> frozenset[str]:
+        """The placeholders of the texts (the style's suffix not included)."""
+        return frozenset().union(*(text.names for text in self.texts))
 
     def render(self, style: ReplyStyle, values: Mapping[str, str]) -> list[str]:
         suffix = style.suffix.render(values) if self.suffix and style.suffix is not None else ""
@@ -102,6 +109,9 @@ def fill(paragraphs: Sequence[str], room: int) -> list[str]:
         paragraph = paragraph.rstrip()
         if not paragraph:
             lines.append("")
+            continue
+        if len(paragraph) <= room and _URL.search(paragraph) is None:
+            lines.append(paragraph)  # fits and has no URL: the fill below would keep it whole
             continue
         body = paragraph.lstrip(" ")
         tokens = _SPACES.split(body)

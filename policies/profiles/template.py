@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
 
 FILTERS: dict[str, Callable[[str], str]] = {"upper": str.upper, "lower": str.lower, "title": str.title}
 
@@ -28,6 +30,15 @@ class TemplateError(ValueError):
 class Placeholder:
     name: str
     filter: Callable[[str], str] | None = None
+
+
+class _Slot(NamedTuple):
+    """One placeholder or optional group of a template, with the literal text before it."""
+
+    literal: str
+    name: str  # the placeholder's name ("" for a group)
+    filter: Callable[[str], str] | None
+    group: Template | None
 
 
 @dataclass(frozen=True)
@@ -72,9 +83,10 @@ class Template:
             stack[0].append(text[pos:])
         return cls(text, tuple(stack[0]))
 
-    @property
+    @cached_property
     def names(self) -> frozenset[str]:
-        """Every placeholder name used, groups included."""
+        """Every placeholder name used, groups included (computed once: the template
+        is immutable, and callers ask for it per reply to know which values to compute)."""
         found: set[str] = set()
         for part in self.parts:
             if isinstance(part, Placeholder):
@@ -83,17 +95,41 @@ class Template:
                 found |= part.names
         return frozenset(found)
 
-    def render(self, values: Mapping[str, str]) -> str:
-        """The text with every placeholder filled; a missing value renders empty."""
-        out: list[str] = []
+    @cached_property
+    def _slots(self) -> tuple[tuple[_Slot, ...], str]:
+        """The parts as (literal, placeholder-or-group) slots and the literal after the
+        last one: what :meth:`render` walks, one step per placeholder instead of one
+        per part (templates are rendered several times per message)."""
+        slots: list[_Slot] = []
+        literal: list[str] = []
         for part in self.parts:
             if isinstance(part, str):
-                out.append(part)
+                literal.append(part)
             elif isinstance(part, Placeholder):
-                value = values.get(part.name, "")
-                out.append(part.filter(value) if part.filter else value)
-            elif all(values.get(name) for name in part.names):
-                out.append(part.render(values))
+                slots.append(_Slot("".join(literal), part.name, part.filter, None))
+                literal = []
+            else:
+                slots.append(_Slot("".join(literal), "", None, part))
+                literal = []
+        return tuple(slots), "".join(literal)
+
+    def render(self, values: Mapping[str, str]) -> str:
+        """The text with every placeholder filled; a missing value renders empty."""
+        slots, tail = self._slots
+        get = values.get
+        out: list[str] = []
+        for literal, name, text_filter, group in slots:
+            out.append(literal)
+            if group is None:
+                value = get(name, "")
+                out.append(text_filter(value) if text_filter else value)
+            else:
+                for group_name in group.names:
+                    if not get(group_name):
+                        break  # an optional group with an empty value is left out
+                else:
+                    out.append(group.render(values))
+        out.append(tail)
         return "".join(out)
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import random
+import re
+from dataclasses import fields, replace
 
 import pytest
 
-from policies.profiles import DkimSignature, build_facts
-from policies.profiles.facts import helo_is_valid
+from policies.profiles import DkimSignature, Facts, build_facts
+from policies.profiles.decision import facts_from
+from policies.profiles.facts import header_section, helo_is_valid
 from profile_helpers import Arc, Auth, Dkim, Dmarc, Format, Issue, Rdns, Spf
 
 ONE_CLICK = (b"From: a@example.com\r\nList-Unsubscribe: <mailto:u@example.com>,\r\n <https://example.com/u?x=1>\r\n"
@@ -122,6 +125,9 @@ def test_bulk_known_at_mail_from_the_envelope():
     (b"List-Unsubscribe: <https://example.com/u>\r\n\r\n", True, False),
     (b"List-Unsubscribe: <https://example.com/u>\nList-Unsubscribe-Post: List-Unsubscribe=Later\n\n", True, False),
     (b"Subject: no list headers\r\n\r\nbody", False, False),
+    (b"Subject: body only\r\n\r\nList-Unsubscribe: <https://example.com/u>\r\n", False, False),
+    (b"Subject: LF header end\n\nList-Unsubscribe: <https://example.com/u>\n", False, False),
+    (b"LIST-UNSUBSCRIBE: <https://example.com/u>\nlist-unsubscribe-post: List-Unsubscribe=One-Click", True, True),
 ])
 def test_one_click_unsubscribe_rfc_8058(message, listed, one_click):
     facts = build_facts(Auth(), client_ip="192.0.2.10", message=message)
@@ -140,3 +146,36 @@ def test_one_click_unsubscribe_rfc_8058(message, listed, one_click):
 ])
 def test_helo_validity(helo, valid):
     assert helo_is_valid(helo) is valid
+
+
+def test_header_section_ends_at_the_first_empty_line_in_any_line_ending():
+    """The header section is what the regex ``\\r?\\n\\r?\\n`` would cut at: checked
+    against it on random mixes of CR, LF and text, plus the usual forms."""
+    blank_line = re.compile(rb"\r?\n\r?\n")
+    rng = random.Random(5)
+    samples = [b"", b"\n", b"\r\n", b"a\r\n\r\nb", b"a\n\nb", b"a\r\n\nb", b"a\n\r\nb", b"\r\n\r\n", b"a: b\r\n"]
+    samples += [bytes(rng.choice(b"a:\r\n") for _ in range(rng.randrange(12))) for _ in range(3000)]
+    for message in samples:
+        end = blank_line.search(message)
+        assert header_section(message) == (message[: end.start()] if end else message), message
+
+
+def test_built_facts_are_the_facts_the_constructor_makes():
+    """build_facts fills the frozen dataclass directly (see facts_from): the result must
+    be indistinguishable from ``Facts(**values)``, field order included."""
+    built = build_facts(Auth(format=Format(issues=(Issue("missing-date"),))), client_ip="2001:db8::1",
+                        helo="mail.example.com", mail_from="a@example.com", tls={"version": "TLSv1.2"},
+                        recipients=["u@gmail.com"], message=ONE_CLICK)
+    made = Facts(**{f.name: getattr(built, f.name) for f in fields(Facts)})
+    assert built == made and repr(built) == repr(made)
+    assert list(vars(built).items()) == list(vars(made).items())
+    assert vars(build_facts(None, client_ip="192.0.2.10")) == vars(Facts(client_ip="192.0.2.10", helo_valid=False))
+    with pytest.raises(AttributeError):
+        built.spf = "fail"  # type: ignore[misc]
+
+
+def test_facts_from_rejects_what_the_constructor_rejects():
+    with pytest.raises(TypeError, match="no_such_fact"):
+        facts_from({"client_ip": "192.0.2.10", "no_such_fact": True})
+    with pytest.raises(TypeError, match="client_ip"):
+        facts_from({"helo": "mail.example.com"})

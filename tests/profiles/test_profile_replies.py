@@ -148,6 +148,12 @@ def test_a_word_longer_than_the_width_gets_its_own_line():
     assert fill(["short " + "x" * 90 + " tail"], 60) == ["short", "x" * 90, "tail"]
 
 
+def test_a_short_paragraph_keeps_its_indent_but_a_url_in_it_still_starts_a_line():
+    assert fill(["   indented  and short"], 60) == ["   indented  and short"]
+    assert fill(["see https://example.com/a then more"], 60) == ["see", " https://example.com/a then more"]
+    assert fill(["  http://example.com/a first"], 60) == [" http://example.com/a first"]
+
+
 def test_single_line_providers_join_paragraphs():
     assert layout(554, "5.7.9", ["Message not accepted", "for policy reasons."], width=None, multiline=False,
                   suffix=" [stamp]") == ["554 5.7.9 Message not accepted for policy reasons. [stamp]"]

@@ -27,6 +27,14 @@ def test_optional_groups_render_only_when_all_their_values_are_set():
     assert template.render({"recipient": "", "tls_version": "TLS1_3"}) == "by mx;"
 
 
+def test_placeholders_at_both_ends_and_texts_without_placeholders():
+    assert Template.parse("{ip}", KNOWN).render({"ip": "192.0.2.1"}) == "192.0.2.1"
+    assert Template.parse("{ip}{spf|upper} x {{y}}", KNOWN).render({"ip": "a", "spf": "pass"}) == "aPASS x {y}"
+    assert Template.parse("[[{ip}]]{{", KNOWN).render({}) == "{"
+    assert Template.parse("plain text", KNOWN).render({}) == "plain text"
+    assert Template.parse("", KNOWN).render({"ip": "a"}) == ""
+
+
 @pytest.mark.parametrize("text, problem", [
     ("from {domain}", "unknown placeholder {domain}"),
     ("{ip|reverse}", "unknown filter |reverse"),
