@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from sandbox.store.delivery import Delivery
 from sandbox.store.schema import COLUMNS
 
@@ -85,8 +87,14 @@ def _text(value: str) -> str:
 
 
 def _json(value: Any) -> str:
-    # ensure_ascii (the default) escapes lone surrogates, so the JSON text is always valid UTF-8.
-    return json.dumps(value, separators=(",", ":"), default=_json_fallback)
+    """JSON text for a column. orjson first: every delivery's check results are a few KB
+    of JSON, encoded on the event loop. It refuses lone surrogates (text with
+    undecodable client bytes) and integers beyond 64 bits; the standard encoder takes
+    those, and its ensure_ascii escapes the surrogates, so the text is valid UTF-8."""
+    try:
+        return orjson.dumps(value, default=_json_fallback).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, separators=(",", ":"), default=_json_fallback)
 
 
 def _json_fallback(value: Any) -> Any:
