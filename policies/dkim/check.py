@@ -2,11 +2,10 @@
 
 The steps follow RFC 6376 section 6.1: read and check the signature's tags
 (:mod:`policies.dkim.signature`), fetch the key through the async resolver and judge
-the record (:mod:`policies.dkim.keyrecord`), then let dkimpy do the cryptography:
-canonicalisation, body hash and the RSA / Ed25519 signature check. dkimpy's DNS
-callback is synchronous, so it is handed a callback that only serves the record
-already fetched; it never queries anything itself. DNS timeouts and SERVFAIL are
-``temperror`` and dkimpy is not asked at all.
+the record (:mod:`policies.dkim.keyrecord`), then check the body hash and the RSA /
+Ed25519 signature (:mod:`policies.dkim.verify`, on the message as dkimpy reads it:
+:mod:`policies.dkim.message`). DNS timeouts and SERVFAIL are ``temperror`` and no
+signature is checked.
 
 Policy on top of a signature that verified (RFC 8601 ``policy``):
 
@@ -26,17 +25,17 @@ from __future__ import annotations
 
 import re
 import time
-
-import dkim
-from dkim.canonicalization import CanonicalizationPolicy
+from collections.abc import Sequence
 
 from fake_dns import Answer, Outcome, Resolver
+from policies.dkim.canonical import canonical_body
 from policies.dkim.keyrecord import KeyRecord, judge_key_record
+from policies.dkim.message import blank_line, split_message
 from policies.dkim.result import DkimResult
 from policies.dkim.signature import Signature, parse_signature
+from policies.dkim.verify import signature_problem
 
 _SIGNATURE_FIELD = re.compile(rb"(?im)^dkim-signature:(.*(?:\r?\n[ \t].*)*)")
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
 async def check_dkim(
@@ -48,14 +47,13 @@ async def check_dkim(
     RSA key accepted. Never raises: unusable input gives neutral or permerror results.
     """
     clock = time.time() if now is None else now
-    found = _signature_values(message)
-    if not found:
-        return ()  # unsigned: spare dkimpy parsing the whole message
+    if b"dkim-signature:" not in _header_block(message).lower():
+        return ()  # unsigned: spare parsing the message
     try:
-        verifier = dkim.DKIM(message, minkey=0)
+        headers, body = split_message(message)
     except Exception as err:  # dkimpy's header parser fails in several ways on garbage
-        return tuple(_unreadable_message(value, clock, err) for value in found)
-    fields = [(name, value) for name, value in verifier.headers if name.lower() == b"dkim-signature"]
+        return tuple(_unreadable_message(value, clock, err) for value in _signature_values(message))
+    fields = [(name, value) for name, value in headers if name.lower() == b"dkim-signature"]
     if not fields:
         return ()
     dns = resolver.fork()
@@ -68,12 +66,13 @@ async def check_dkim(
             continue
         if signature.key_name not in answers:
             answers[signature.key_name] = await dns.resolve(signature.key_name, "TXT")
-        results.append(_judge(verifier, (name, value), signature, answers[signature.key_name], min_key_bits))
+        results.append(_judge(headers, body, (name, value), signature, answers[signature.key_name], min_key_bits))
     return tuple(results)
 
 
 def _judge(
-    verifier: dkim.DKIM, field: tuple[bytes, bytes], signature: Signature, answer: Answer, min_key_bits: int
+    headers: Sequence[Sequence[bytes]], body: bytes, field: tuple[bytes, bytes], signature: Signature,
+    answer: Answer, min_key_bits: int,
 ) -> DkimResult:
     """The verdict for a well-formed signature whose key lookup gave ``answer``."""
     lookups = (answer,)
@@ -91,10 +90,10 @@ def _judge(
     if key.testing:
         notes += ("the key is in testing mode (t=y): the domain is still trying DKIM out; "
                   "the signature was judged all the same",)
-    result, problem, reason = _verify(verifier, field, signature, key)
+    result, problem, reason = _verify(headers, body, field, signature, key)
     verified = result == "pass"
     if verified:
-        result, problem, reason, more = _policy(verifier, signature, key, min_key_bits)
+        result, problem, reason, more = _policy(body, signature, key, min_key_bits)
         notes += more
     return _result(signature, result, problem, reason, lookups=lookups, key=key, verified=verified, notes=notes)
 
@@ -112,33 +111,24 @@ def _choose_key(records: list[bytes], signature: Signature) -> tuple[KeyRecord, 
 
 
 def _verify(
-    verifier: dkim.DKIM, field: tuple[bytes, bytes], signature: Signature, key: KeyRecord
+    headers: Sequence[Sequence[bytes]], body: bytes, field: tuple[bytes, bytes], signature: Signature, key: KeyRecord
 ) -> tuple[str, str | None, str | None]:
-    """Body hash and signature through dkimpy, served only the key already judged."""
-    tags = dict(signature.tags)
-    tags[b"a"] = signature.algorithm.encode()
-    tags[b"c"] = signature.canonicalization.encode()
-    include = [h.lower() for h in re.split(rb"\s*:\s*", tags[b"h"].strip())]
-    # What dkimpy's verify_sig does before verify_sig_process, minus fetching and
-    # parsing the key again: judge_key_record already parsed it (and parse_key keeps it).
-    verifier.pk, verifier.keysize, verifier.ktag, verifier.seqtlsrpt = key.parsed
+    """Body hash and signature, checked with the key already judged."""
     try:
-        ok = verifier.verify_sig_process(tags, include, field, lambda _name, timeout=5: key.record)
-    except dkim.ValidationError:
-        # The only ValidationError left once the tags and key have been checked here
-        # (tlsrpt service types never reach dkimpy) is the body hash comparison.
-        return "fail", "body_hash_mismatch", "body hash mismatch: the body was changed after it was signed"
-    except Exception as err:  # a crypto library error on hostile input is a verdict, not a crash
+        problem = signature_problem(headers, body, field, signature, key)
+    except Exception as err:  # Uncheckable, or a crypto library error on hostile input: a verdict, not a crash
         return "permerror", "verifier_error", f"the signature could not be checked ({err})"
-    if not ok:
-        return "fail", "signature_mismatch", (
+    if problem == "body_hash_mismatch":
+        return "fail", problem, "body hash mismatch: the body was changed after it was signed"
+    if problem == "signature_mismatch":
+        return "fail", problem, (
             "signature mismatch: a signed header field was changed after signing, or the "
             f"key at {signature.key_name} is not the one that signed")
     return "pass", None, None
 
 
 def _policy(
-    verifier: dkim.DKIM, signature: Signature, key: KeyRecord, min_key_bits: int
+    body: bytes, signature: Signature, key: KeyRecord, min_key_bits: int
 ) -> tuple[str, str | None, str | None, tuple[str, ...]]:
     """What a receiver refuses even though the signature verified (see module doc)."""
     if signature.algorithm == "rsa-sha1":
@@ -148,8 +138,7 @@ def _policy(
             f"the {key.bits}-bit RSA key is shorter than {min_key_bits} bits (RFC 8301); "
             "the signature itself verified"), ()
     if signature.body_length is not None:
-        policy = CanonicalizationPolicy.from_c_value(signature.canonicalization.encode())
-        body_size = len(policy.canonicalize_body(verifier.body))
+        body_size = len(canonical_body(body, signature.canonicalization.split("/")[1]))
         if signature.body_length < body_size:
             return "policy", "partial_body", (
                 f"l={signature.body_length} signs only part of the {body_size}-byte body; the rest "
@@ -191,12 +180,16 @@ def _result(
     )
 
 
+def _header_block(message: bytes) -> bytes:
+    blank = blank_line(message)
+    return message if blank is None else message[: blank[0]]
+
+
 def _signature_values(message: bytes) -> list[bytes]:
-    """DKIM-Signature values found by a plain scan of the header block: tells an
-    unsigned message at once, and finds the signatures of a message dkimpy cannot
-    parse, so that each still gets a result saying why it cannot be verified."""
-    header = _HEADER_END.split(message, 1)[0]
-    return [m.group(1) for m in _SIGNATURE_FIELD.finditer(header)]
+    """DKIM-Signature values found by a plain scan of the header block: finds the
+    signatures of a message dkimpy cannot parse, so that each still gets a result
+    saying why it cannot be verified."""
+    return [m.group(1) for m in _SIGNATURE_FIELD.finditer(_header_block(message))]
 
 
 def _unreadable_message(value: bytes, clock: float, err: Exception) -> DkimResult:

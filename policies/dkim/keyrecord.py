@@ -4,7 +4,8 @@ RFC 6376 section 3.6.1 defines the tags and 6.1.2 what makes a key unusable. dki
 only reads ``v=``, ``k=``, ``p=`` and (partly) ``s=``; the rules for ``h=`` (allowed
 hash algorithms), ``s=`` lists, ``t=s`` (strict identity) and the revoked empty ``p=``
 are applied here, each with its own reason and fix. dkimpy is then handed a
-normalised record holding only the key type and key, and it builds the key object.
+normalised record holding only the key type and key, and it builds the key object
+(so that a key is valid exactly when it was valid for dkimpy's own verifier).
 
 Tags RFC 6376 removed from RFC 4871, such as ``g=`` (granularity), are ignored like
 any other unknown tag (RFC 6376 3.6.1: "Unrecognized tags MUST be ignored").
@@ -29,23 +30,40 @@ KEY_TYPES = {"rsa-sha256": "rsa", "rsa-sha1": "rsa", "ed25519-sha256": "ed25519"
 class KeyRecord:
     """A usable public key, or the reason the record gives none.
 
-    ``record`` is the normalised record served to dkimpy (``k=...; p=...``);
-    ``problem``/``reason`` are set, and ``record`` is empty, when the key is unusable.
+    ``public_key`` is the key object dkimpy's ``evaluate_pk`` made: a dict of the RSA
+    ``modulus`` and ``publicExponent``, or a PyNaCl ``VerifyKey``. ``problem``/``reason``
+    are set, and ``public_key`` is None, when the key is unusable.
     """
 
     text: str
     key_type: str = ""
     bits: int | None = None
     testing: bool = False
-    record: bytes = b""
     problem: str | None = None
     reason: str | None = None
-    # dkimpy's parsed form of ``record`` (see parse_key), handed to its verifier as is.
-    parsed: tuple[Any, int, bytes, bool] | None = field(default=None, repr=False, compare=False)
+    public_key: Any = field(default=None, repr=False, compare=False)
 
 
 def judge_key_record(txt: bytes, signature: Signature) -> KeyRecord:
     """Apply RFC 6376 3.6.1 / 6.1.2 to one TXT record for ``signature``."""
+    host = None if signature.identity is None else signature.identity.rsplit("@", 1)[-1].lower().rstrip(".")
+    return _judge(txt, signature.algorithm, signature.hash_name, host, signature.domain, signature.key_name)
+
+
+@functools.lru_cache(maxsize=256)
+def _judge(
+    txt: bytes, algorithm: str, hash_name: str, identity_host: str | None, domain: str, key_name: str
+) -> KeyRecord:
+    """The verdict on ``txt`` for a signature with ``algorithm`` (hashing with
+    ``hash_name``), ``i=`` in ``identity_host`` (None without i=), ``d=`` ``domain``
+    and its key at ``key_name``: all the judgement reads of the signature.
+
+    Every message signed with a selector carries the same key record, and dkimpy's
+    pure-Python ASN.1 parsing of an RSA key alone costs more than the rest of the
+    judgement; the verdict is a pure function of these immutable values, so it is
+    made once per combination, not per message. Bounded; process-wide but stateless
+    (the KeyRecord is frozen, and its key object is only ever read).
+    """
     text = txt.decode("utf-8", "replace")
     try:
         tags = parse_tag_value(txt)  # tag names are case-sensitive (RFC 6376 3.2)
@@ -69,41 +87,26 @@ def judge_key_record(txt: bytes, signature: Signature) -> KeyRecord:
     key_type = _str(tags.get(b"k", b"rsa")).lower()
     if key_type not in ("rsa", "ed25519"):
         return bad("key_type_unknown", f"the key record has k={key_type}, an unknown key type (rsa or ed25519)")
-    wanted = KEY_TYPES[signature.algorithm]
+    wanted = KEY_TYPES[algorithm]
     if key_type != wanted:
         return bad("key_type_mismatch",
-                   f"the key is k={key_type} but the signature uses {signature.algorithm}, which needs k={wanted}")
+                   f"the key is k={key_type} but the signature uses {algorithm}, which needs k={wanted}")
     hashes = _list(tags[b"h"]) if b"h" in tags else None
-    if hashes is not None and signature.hash_name not in hashes:
+    if hashes is not None and hash_name not in hashes:
         return bad("key_hash_not_allowed",
-                   f"the key record allows only h={_str(tags[b'h'])}, not {signature.hash_name}")
+                   f"the key record allows only h={_str(tags[b'h'])}, not {hash_name}")
     services = _list(tags[b"s"]) if b"s" in tags else None
     if services is not None and not {"*", "email"} & set(services):
         return bad("key_service", f"the key record is for s={_str(tags[b's'])}, not for email")
-    if "s" in flags and signature.identity is not None:
-        host = signature.identity.rsplit("@", 1)[-1].lower().rstrip(".")
-        if host != signature.domain:
-            return bad("key_strict_identity",
-                       f"the key has t=s, so i= must be in exactly d={signature.domain}, not {host}")
+    if "s" in flags and identity_host is not None and identity_host != domain:
+        return bad("key_strict_identity",
+                   f"the key has t=s, so i= must be in exactly d={domain}, not {identity_host}")
     record = b"k=" + key_type.encode() + b"; p=" + key_data
     try:
-        parsed = parse_key(signature.key_name.encode(), record)
+        public_key, bits, _, _ = dkim.evaluate_pk(key_name.encode(), record)
     except Exception as err:  # dkimpy's key parser raises many types on bad input
         return bad("key_invalid", f"p= does not hold a valid {key_type.upper()} public key ({_short(err)})")
-    return KeyRecord(text, key_type, parsed[1], testing, record, parsed=parsed)
-
-
-@functools.lru_cache(maxsize=256)
-def parse_key(name: bytes, record: bytes) -> tuple[Any, int, bytes, bool]:
-    """dkimpy's ``evaluate_pk``: (public key, bits, key type, tlsrpt service), memoised.
-
-    Every message signed with a selector carries the same key record, and dkimpy's
-    pure-Python ASN.1 parsing of an RSA key is a measurable share of each verification
-    (dkimpy would parse it a second time; check.py hands it this one). Process-wide
-    but stateless: a pure function of immutable input (bounded); dkimpy only reads the
-    key it returns. A record that does not parse raises every time (nothing is kept).
-    """
-    return dkim.evaluate_pk(name, record)
+    return KeyRecord(text, key_type, bits, testing, public_key=public_key)
 
 
 def _list(value: bytes) -> list[str]:
