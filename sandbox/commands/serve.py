@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -294,4 +295,7 @@ def print_delivery(number: int, delivery: Any) -> None:
         if decision.get("action") in ("reject", "defer") and text:
             verdict += ": " + (text if len(text) <= 100 else text[:97] + "...")
     rcpts = ", ".join(delivery.rcpt_to) or "-"
-    print(f"#{number} {delivery.mail_from or '<>'} -> {rcpts} [{delivery.client_ip}]: {verdict}", flush=True)
+    # One write per line: with --workers several processes share this output, and
+    # print() may write the text and its newline separately (unbuffered output).
+    sys.stdout.write(f"#{number} {delivery.mail_from or '<>'} -> {rcpts} [{delivery.client_ip}]: {verdict}\n")
+    sys.stdout.flush()
