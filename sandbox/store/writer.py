@@ -13,10 +13,14 @@ its commit has returned, so an acknowledged delivery survives the process being 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import os
 import queue
 import sqlite3
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,22 +99,31 @@ class GroupCommitWriter:
             self._opened = exc
             ready.set()
             return
+        try:
+            self._turn_fd = os.open(turn_path(self.path), os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            connection.close()
+            self._opened = StoreError(f"cannot open the store's lock file {turn_path(self.path)}: {exc.strerror}")
+            ready.set()
+            return
         ready.set()
         try:
             stopping = False
             while not stopping:
-                batch, stopping = self._next_batch()
-                if batch:
+                first = self._queue.get()
+                if first is _STOP:
+                    break
+                with writers_turn(self._turn_fd):
+                    batch, stopping = self._next_batch(first)
                     self._write(connection, batch)
         finally:
             connection.close()
+            os.close(self._turn_fd)
 
-    def _next_batch(self) -> tuple[list[_Pending], bool]:
-        """Wait for one save, then take whatever else is already queued (up to the bound).
+    def _next_batch(self, first: _Pending) -> tuple[list[_Pending], bool]:
+        """``first`` and whatever else is queued by now (up to the bound). Taken once this
+        writer has its turn: saves queued while another process committed join the batch.
         The second value says the stop marker was reached."""
-        first = self._queue.get()
-        if first is _STOP:
-            return [], True
         batch = [first]
         while len(batch) < self._max_batch:
             try:
@@ -162,6 +175,28 @@ class GroupCommitWriter:
                 loop.call_soon_threadsafe(_resolve, results)
             except RuntimeError:  # that loop is closed: nobody is waiting any more
                 pass
+
+
+def turn_path(path: Path) -> Path:
+    """The lock file that orders the writers of one store (see :func:`writers_turn`)."""
+    return path.with_name(path.name + "-writer.lock")
+
+
+@contextlib.contextmanager
+def writers_turn(fd: int) -> Iterator[None]:
+    """Hold the store's write turn, across processes (``serve --workers``).
+
+    SQLite lets one writer in at a time and makes the others poll: a writer that finds
+    the database locked sleeps a millisecond or more before it tries again, and every
+    delivery it holds waits that long for its reply. A blocking ``flock`` instead wakes
+    the next writer the moment the turn is free, and the saves that queued meanwhile
+    join its batch. With one process the lock is never contended.
+    """
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _resolve(results: list[tuple["asyncio.Future[int]", object]]) -> None:

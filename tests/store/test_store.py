@@ -4,6 +4,7 @@ schema versioning, closing, and several stores (and event loops) in one process.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 from dataclasses import replace
@@ -14,6 +15,7 @@ import pytest
 from store_helpers import accepted, refused_at_rcpt, rejected
 
 from sandbox.store import FILE_NAME, SCHEMA_VERSION, Delivery, Store, StoreError, StoreReader
+from sandbox.store.writer import turn_path, writers_turn
 
 
 def _fields(delivery: Delivery) -> dict[str, object]:
@@ -143,6 +145,32 @@ def test_group_commit_puts_everything_queued_into_one_transaction(tmp_path: Path
     # everything queued while that batch waited for the lock went into the second.
     assert commits in (1, 2)
     assert largest >= count // 2
+
+
+def test_writers_of_one_store_take_turns_and_what_queued_meanwhile_is_one_batch(tmp_path: Path) -> None:
+    """``serve --workers``: each worker process has a writer on the same store. While
+    another writer has the turn (here: this test holds the lock file), saves queue up;
+    once the turn is free, the waiting writer commits all of them at once, woken by the
+    kernel rather than polling the way SQLite's busy handler does."""
+    count = 200
+
+    async def scenario() -> tuple[list[int], int, int]:
+        store = Store(tmp_path)
+        other_writer = os.open(turn_path(store.path), os.O_RDWR)
+        try:
+            with writers_turn(other_writer):
+                saves = [asyncio.ensure_future(store.save(accepted(session_id=f"s{i}"))) for i in range(count)]
+                await asyncio.sleep(0.05)
+                assert not any(s.done() for s in saves)  # nothing is written out of turn
+            ids = await asyncio.gather(*saves)
+            return list(ids), store.stats.commits, store.stats.largest_batch
+        finally:
+            os.close(other_writer)
+            await store.close()
+
+    ids, commits, largest = asyncio.run(scenario())
+    assert len(set(ids)) == count
+    assert (commits, largest) == (1, count)
 
 
 def test_one_commit_per_save_when_batches_are_limited_to_one(tmp_path: Path) -> None:
