@@ -147,7 +147,7 @@ class ConnectionHandler:
         if decision.action in ("accept", "spam") and decision.headers:
             stored = prepend_headers(message, decision.headers)
         await self._save(tx, helo=helo, tls=tls, stage="data", decision=decision,
-                         message=stored, checks=auth.as_dict(), reply=decision.lines)
+                         message=stored, checks=auth.as_dict(), reply=decision.lines, protected=True)
         return decision
 
     async def store_abandoned(self, tx: Transaction, *, helo: str | None = None,
@@ -182,7 +182,9 @@ class ConnectionHandler:
 
     async def _save(self, tx: Transaction, *, helo: str, tls: dict[str, Any] | None, stage: str,
                     decision: Decision | None, message: bytes = b"", checks: dict[str, Any] | None = None,
-                    note: str | None = None, reply: Iterable[str] = ()) -> int:
+                    note: str | None = None, reply: Iterable[str] = (), protected: bool = False) -> int:
+        """Store one attempt. ``protected``: the caller already runs under the server's
+        protection (the judging of a message), so the save needs no task of its own."""
         if note:
             self._transcript.note(note)
         delivery = Delivery(
@@ -203,7 +205,8 @@ class ConnectionHandler:
             message_id=message_id(message),
             stage=stage,
         )
-        number = await self._protect(self._reception.store.save(delivery))
+        saving = self._reception.store.save(delivery)
+        number = await (saving if protected else self._protect(saving))
         if self._reception.on_delivery is not None:
             self._reception.on_delivery(number, delivery)
         return number
