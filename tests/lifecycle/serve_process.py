@@ -23,12 +23,14 @@ WAIT = 15.0
 class Serve:
     """A running ``smtp-sandbox serve``, its output read line by line in a thread."""
 
-    def __init__(self, zone: Path, data_dir: Path, *flags: str) -> None:
+    def __init__(self, zone: Path, data_dir: Path, *flags: str, new_session: bool = False) -> None:
+        """``new_session``: a process group of its own, as a terminal gives a command (so
+        a test can send Ctrl-C's SIGINT to the whole group)."""
         self.data_dir = data_dir
         self.process = subprocess.Popen(
             [*CLI, "serve", "--smtp", "127.0.0.1:0", "--dns", "127.0.0.1:0", "--data-dir", str(data_dir),
              "--zone", str(zone), *flags],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=PROJECT)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=PROJECT, start_new_session=new_session)
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()

@@ -43,12 +43,13 @@ def zone(tmp_path: Path) -> Path:
     return path
 
 
-def start(zone: Path, data_dir: Path) -> Serve:
+def start(zone: Path, data_dir: Path, *, new_session: bool = False) -> Serve:
     """serve with two workers, judging every client as CLIENT_IP (whose PTR and A the
     zones publish, so Gmail's reverse DNS rules pass)."""
     reverse = zone.with_name("reverse.zone")
     reverse.write_text(REVERSE)
-    return Serve(zone, data_dir, "--zone", str(reverse), "--workers", "2", "--client-ip", CLIENT_IP)
+    return Serve(zone, data_dir, "--zone", str(reverse), "--workers", "2", "--client-ip", CLIENT_IP,
+                 new_session=new_session)
 
 
 @pytest.fixture
@@ -149,6 +150,22 @@ def test_sigterm_stops_every_worker(zone: Path, tmp_path: Path) -> None:
     assert running.stop() == 0
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    assert len(log(tmp_path / "data")) == 4
+
+
+def test_ctrl_c_in_a_terminal_stops_serve_and_its_workers_once(zone: Path, tmp_path: Path) -> None:
+    """Ctrl-C signals the whole process group: the workers leave the stop to serve,
+    which stops them in order; nothing is lost and nothing prints a traceback."""
+    running = start(zone, tmp_path / "data", new_session=True)
+    pids = workers(running)
+    send_many(running.smtp_port, 4, "then Ctrl-C")
+    os.killpg(running.process.pid, signal.SIGINT)
+    assert running.process.wait(timeout=30) == 0
+    running.wait_for(r"^smtp-sandbox: stopping; finishing messages in flight$")
+    assert running.process.stdout is not None
+    rest = running.process.stdout.read() if not running.process.stdout.closed else ""
+    assert "Traceback" not in "\n".join(running.seen) + rest
+    assert all(not Path(f"/proc/{pid}").exists() for pid in pids)
     assert len(log(tmp_path / "data")) == 4
 
 
