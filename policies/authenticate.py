@@ -24,6 +24,9 @@ from policies.spf import SpfResult, check_spf
 
 DMARC_MODES = ("rfc9989", "rfc7489")
 
+#: The clause for a message without DKIM signatures.
+_NO_SIGNATURE = str(authres.DKIMAuthenticationResult(result="none"))
+
 
 @dataclass(frozen=True)
 class MessageAuthentication:
@@ -48,19 +51,20 @@ class MessageAuthentication:
             ("format", self.format),
         ]
 
-    def header(self) -> authres.AuthenticationResultsHeader:
-        """The RFC 8601 header object; clauses in the order receivers usually write them."""
-        clauses = [self.arc.auth_result(), *(d.auth_result() for d in self.dkim), self.spf.auth_result()]
-        clauses += [self.dmarc.auth_result(), self.rdns.auth_result()]
-        if not self.dkim:
-            clauses.insert(1, authres.DKIMAuthenticationResult(result="none"))
-        return authres.AuthenticationResultsHeader(
-            authserv_id=self.authserv_id, results=[c for c in clauses if c is not None]
-        )
-
     def header_value(self) -> str:
-        """The Authentication-Results field value (without the field name)."""
-        return str(self.header()).split(":", 1)[1].strip()
+        """The Authentication-Results field value (RFC 8601, without the field name).
+
+        authres writes it as ``authserv-id; clause; clause`` with the authserv-id in lower
+        case; the clauses come in the order receivers usually write them, ``dkim=none``
+        standing in for missing signatures. (authres writes ``authserv-id; none`` for a
+        header without clauses, which cannot happen here: SPF, DMARC and iprev always
+        give one.) Each clause is authres's text, memoised by its check where the inputs
+        repeat, so no header object is built per message.
+        """
+        dkim = [d.auth_result_text() for d in self.dkim] or [_NO_SIGNATURE]
+        clauses = (self.arc.auth_result_text(), *dkim, self.spf.auth_result_text(),
+                   self.dmarc.auth_result_text(), self.rdns.auth_result_text())
+        return f"{self.authserv_id.lower()}; {'; '.join(clauses)}"
 
     def fixes(self) -> list[str]:
         """Every fix the checks propose, without repeats, in reading order."""

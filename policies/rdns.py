@@ -54,6 +54,10 @@ class RdnsResult:
         """``iprev=pass policy.iprev=192.0.2.10 (mail.example.com)`` (see the module's table)."""
         return _auth_result(self.result, self.ip, self._shown_name)
 
+    def auth_result_text(self) -> str:
+        """``str(self.auth_result())``, memoised."""
+        return _auth_result_text(self.result, self.ip, self._shown_name)
+
     @property
     def _shown_name(self) -> str | None:
         return self.confirmed_name or (self.ptr[0] if self.ptr else None)
@@ -87,7 +91,7 @@ class RdnsResult:
             "confirmed_name": self.confirmed_name,
             "reason": self.reason,
             "lookups": [answer.describe() for answer in self.lookups],
-            "authentication_results": _auth_result_text(self.result, self.ip, self._shown_name),
+            "authentication_results": self.auth_result_text(),
             "explain": self.explain(),
             "fixes": self.fixes(),
         }

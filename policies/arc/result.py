@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -66,11 +67,19 @@ class ArcResult:
 
     def auth_result(self) -> ARCAuthenticationResult:
         """``arc=<result> [header.oldest-pass=N] [smtp.remote-ip=IP]``."""
-        return ARCAuthenticationResult(
-            result=self.result,
-            reason=self.reason if self.result == "fail" else None,
-            header_oldest_pass=str(self.oldest_pass) if self.oldest_pass is not None else None,
-            smtp_remote_ip=self.client_ip,
+        return _auth_result(*self._auth_result_fields())
+
+    def auth_result_text(self) -> str:
+        """``str(self.auth_result())``, memoised: the clause is rendered once per distinct verdict."""
+        return _auth_result_text(*self._auth_result_fields())
+
+    def _auth_result_fields(self) -> tuple[str, str | None, str | None, str | None]:
+        """What the clause shows: the result, the reason of a fail, oldest-pass, the client."""
+        return (
+            self.result,
+            self.reason if self.result == "fail" else None,
+            str(self.oldest_pass) if self.oldest_pass is not None else None,
+            self.client_ip,
         )
 
     def explain(self) -> list[str]:
@@ -147,3 +156,18 @@ def _age(seconds: float) -> str:
             count = int(seconds // size)
             return f"{count} {unit}{'s' if count != 1 else ''} before this check"
     return f"{int(seconds)} seconds before this check"
+
+
+def _auth_result(result: str, reason: str | None, oldest_pass: str | None,
+                 client_ip: str | None) -> ARCAuthenticationResult:
+    return ARCAuthenticationResult(
+        result=result, reason=reason, header_oldest_pass=oldest_pass, smtp_remote_ip=client_ip,
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _auth_result_text(result: str, reason: str | None, oldest_pass: str | None, client_ip: str | None) -> str:
+    """The clause as text. Memoised (bounded, stateless: a pure function of its text
+    arguments): the same clients send the same kind of chain message after message, and
+    authres builds the text slowly."""
+    return str(_auth_result(result, reason, oldest_pass, client_ip))

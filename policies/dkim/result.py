@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,17 +53,17 @@ class DkimResult:
 
     def auth_result(self) -> authres.DKIMAuthenticationResult:
         """``dkim=<result> [reason=...] header.d= header.i= header.s= header.a= header.b=``."""
-        clause = authres.DKIMAuthenticationResult(
-            result=self.result,
-            reason=self.reason,
-            header_d=self.domain or None,
-            header_i=self.identity,
-            header_s=self.selector or None,
-            header_a=self.algorithm or None,
-        )
+        clause = _auth_result(self.result, self.reason, self.domain, self.identity, self.selector, self.algorithm)
         if self.header_b:
-            clause.properties.append(AuthenticationResultProperty("header", "b", self.header_b))
+            clause.properties.append(_header_b(self.header_b))
         return clause
+
+    def auth_result_text(self) -> str:
+        """``str(self.auth_result())``, cheaply: everything but ``header.b`` repeats from
+        message to message for one signer, so that part is rendered once (memoised);
+        ``header.b`` differs per message and is rendered on its own."""
+        text = _auth_result_text(self.result, self.reason, self.domain, self.identity, self.selector, self.algorithm)
+        return f"{text} {_header_b(self.header_b)}" if self.header_b else text
 
     def explain(self) -> list[str]:
         lines = [self._describe_signature()]
@@ -170,3 +171,30 @@ class DkimResult:
             "explain": self.explain(),
             "fixes": self.fixes(),
         }
+
+
+def _auth_result(result: str, reason: str | None, domain: str, identity: str | None, selector: str,
+                 algorithm: str) -> authres.DKIMAuthenticationResult:
+    """The clause without ``header.b`` (authres appends properties in this order)."""
+    return authres.DKIMAuthenticationResult(
+        result=result,
+        reason=reason,
+        header_d=domain or None,
+        header_i=identity,
+        header_s=selector or None,
+        header_a=algorithm or None,
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _auth_result_text(result: str, reason: str | None, domain: str, identity: str | None, selector: str,
+                      algorithm: str) -> str:
+    """:func:`_auth_result` as text. Memoised (bounded, stateless: a pure function of its
+    text arguments): the same signers get the same verdicts message after message, and
+    authres builds the text slowly."""
+    return str(_auth_result(result, reason, domain, identity, selector, algorithm))
+
+
+def _header_b(header_b: str) -> AuthenticationResultProperty:
+    """``header.b=<the first characters of b=>``, quoted by authres where RFC 8601 needs it."""
+    return AuthenticationResultProperty("header", "b", header_b)

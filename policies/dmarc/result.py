@@ -54,6 +54,10 @@ class DmarcResult:
         """``dmarc=fail (p=reject dis=reject) header.from=example.com``."""
         return _auth_result(self.result, self.policy, self.disposition, self.domain)
 
+    def auth_result_text(self) -> str:
+        """``str(self.auth_result())``, memoised."""
+        return _auth_result_text(self.result, self.policy, self.disposition, self.domain)
+
     def explain(self) -> list[str]:
         lines = [f"DMARC ({_MODE_NAME[self.mode]}) for the From domain {self.domain or '(none)'}"]
         lines += [f"looked up {answer.describe()}" for answer in self.lookups]
@@ -150,7 +154,7 @@ class DmarcResult:
             "walk": list(self.walk),
             "reason": self.reason,
             "lookups": [answer.describe() for answer in self.lookups],
-            "authentication_results": _auth_result_text(self.result, self.policy, self.disposition, self.domain),
+            "authentication_results": self.auth_result_text(),
             "explain": self.explain(),
             "fixes": self.fixes(),
         }

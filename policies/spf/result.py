@@ -67,6 +67,10 @@ class SpfResult:
         """The Authentication-Results clause, e.g. ``spf=pass smtp.mailfrom=user@example.com``."""
         return _auth_result(self.result, self.identity, self.helo, self.sender)
 
+    def auth_result_text(self) -> str:
+        """``str(self.auth_result())``, memoised."""
+        return _auth_result_text(self.result, self.identity, self.helo, self.sender)
+
     def received_spf(self) -> str:
         """The value of a ``Received-SPF:`` header field (RFC 7208 9.1), without the field name:
         the result, a comment in words, then ``key=value`` pairs."""
@@ -108,7 +112,7 @@ class SpfResult:
             "void_lookups": self.void_lookups,
             "lookups": [answer_dict(answer) for answer in self.lookups],
             "received_spf": self.received_spf(),
-            "authentication_results": _auth_result_text(self.result, self.identity, self.helo, self.sender),
+            "authentication_results": self.auth_result_text(),
             "explain": self.explain(),
             "fixes": self.fixes(),
         }
