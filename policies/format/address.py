@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from policies.format.memo import memoise_short
+
 # atext (RFC 5322 3.2.3) plus RFC 6532 UTF8-non-ascii.
 _ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010ffff"
 _DOT_ATOM = re.compile(rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*")
@@ -38,8 +40,10 @@ class AddressList:
     problem: str | None  # unbalanced quotes, comments or angle brackets
 
 
+@memoise_short(max_len=998)  # RFC 5322 2.1.1: the longest a header line may be
 def parse_address_list(text: str) -> AddressList:
-    """Split an address-list / mailbox-list into mailboxes (groups contribute their members)."""
+    """Split an address-list / mailbox-list into mailboxes (groups contribute their members).
+    Memoised: a sender writes the same From: value into message after message."""
     if not _SPECIAL.intersection(text):
         item = text.strip()
         return AddressList((_mailbox(item),) if item else (), None)
@@ -125,13 +129,15 @@ def split_addr_spec(addr: str) -> tuple[str | None, str | None]:
     return local, None
 
 
+@memoise_short(max_len=998)
 def host_name(domain: str) -> str | None:
     """``domain`` as a lower-case A-label host name, or None when it is not one.
 
     A host name (RFC 1123 2.1, RFC 5321 2.3.5) is at least two labels of letters, digits
     and hyphens, none longer than 63 octets, 253 in all, with a top-level label that is
     not all digits. U-labels are converted with Python's IDNA codec (IDNA 2003); a
-    domain literal such as ``[192.0.2.1]`` is no host name.
+    domain literal such as ``[192.0.2.1]`` is no host name. Memoised: the same From:
+    domain comes back message after message.
     """
     if not domain or domain.startswith("["):
         return None

@@ -75,14 +75,16 @@ def check_format(message: bytes, *, smtputf8: bool = False) -> FormatResult:
             name = SINGLE_INSTANCE[key]
             issues.append(FormatIssue("duplicate-header", name,
                                       f"{name}: appears {len(fields)} times; RFC 5322 3.6 allows it once"))
-    _check_encoded_words(by_key, issues)
-    if not message[: section.size].isascii():
+    header = message[: section.size]
+    if b"=?" in header:  # unfolding never makes an "=?", so no field holds one when the section does not
+        _check_encoded_words(by_key, issues)
+    if not header.isascii():
         _check_non_ascii(section.fields, smtputf8, issues)
     return FormatResult(tuple(issues), message_id, from_addresses, from_domain, headers_seen, section.size)
 
 
 def _unparseable(message: bytes, section: HeaderSection) -> str | None:
-    if not message.strip():
+    if not section.fields and not message.strip():  # a message with a field is never blank: no copy to strip
         return "the message is empty"
     if section.has_nul:
         return "the header section contains NUL bytes"
@@ -180,7 +182,9 @@ def _valid_date(value: str) -> bool:
         year_number += 2000 if year_number < 50 else 1900
     if int(hour) > 23 or int(minute) > 59 or (second is not None and int(second) > 60):
         return False
-    return 1 <= int(day) <= calendar.monthrange(year_number, _MONTHS[month.lower()])[1]
+    month_number = _MONTHS[month.lower()]
+    days_in_month = calendar.mdays[month_number] + (month_number == 2 and calendar.isleap(year_number))
+    return 1 <= int(day) <= days_in_month
 
 
 def _check_encoded_words(by_key: dict[str, list[Field]], issues: list[FormatIssue]) -> None:

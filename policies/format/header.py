@@ -16,9 +16,12 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from policies.format.memo import memoise_short
+
 # RFC 5322 3.6.8: field-name = 1*ftext, printable US-ASCII except the colon.
 _FIELD_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+")
 _HEADER_END = re.compile(rb"\n\r?\n")
+_FIELD_START = re.compile(rb"\n(?![ \t])")  # a line break not followed by a continuation line
 _CONTROL_BYTES = bytes([*range(0, 9), 11, 12, *range(14, 32), 127])
 
 
@@ -58,50 +61,53 @@ def read_header(message: bytes) -> HeaderSection:
     else:
         end = _HEADER_END.search(message)
         header = message[: end.start() + 1] if end else message
+    # Line ends become bare LF once for the whole section rather than line by line, and
+    # the section is cut into chunks of a line plus its continuation lines, so unfolding
+    # a field is one bytes.replace instead of a Python step per line.
+    text = header.replace(b"\r\n", b"\n").removesuffix(b"\r").removesuffix(b"\n")
     fields: list[Field] = []
     bad: list[BadLine] = []
-    scan_controls = len(header.translate(None, _CONTROL_BYTES)) != len(header)
-    control: list[int] = []
-    name = key = ""
-    in_bad_field = False  # continuation lines of a field already reported as bad
-    parts: list[bytes] = []
-    start = 0
-    lines = header.split(b"\n")
-    if lines and lines[-1] in (b"", b"\r"):
-        lines.pop()  # the header ended with a line break (no body, no empty line)
-    for number, line in enumerate(lines, 1):
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        if scan_controls and len(line.translate(None, _CONTROL_BYTES)) != len(line):
-            control.append(number)
-        if line[:1] in (b" ", b"\t"):
-            if parts:
-                parts.append(line)
-            elif not in_bad_field:
-                bad.append(BadLine(number, None, "a continuation line with no header field above it"))
-            continue
-        if parts:
-            fields.append(Field(name, key, b"".join(parts), start))
-            parts = []
-        in_bad_field = True
-        colon = line.find(b":")
-        if colon < 0:
-            bad.append(BadLine(number, None, "a line with no colon: neither a header field nor a continuation"))
-            continue
-        raw_name = line[:colon].rstrip(b" \t")  # RFC 5322 4.5.8 obs-optional allows WSP before ':'
-        if not raw_name:
-            bad.append(BadLine(number, None, "a header field with an empty name"))
-            continue
-        if not _FIELD_NAME.fullmatch(raw_name):
-            shown = raw_name.decode("utf-8", "replace")
-            bad.append(BadLine(number, shown, f"the field name {shown!r} holds characters a field name cannot have "
-                                              "(only printable ASCII except ':' and no spaces)"))
-            continue
-        in_bad_field = False
-        name = raw_name.decode("ascii")
-        key = name.lower()
-        start = number
-        parts = [line[colon + 1 :]]
-    if parts:
-        fields.append(Field(name, key, b"".join(parts), start))
-    return HeaderSection(tuple(fields), tuple(bad), len(header), b"\x00" in header, tuple(control))
+    number = 1
+    for chunk in _FIELD_START.split(text) if text else ():
+        raw_name, colon, value = chunk.partition(b":")
+        names = _field_name(raw_name.rstrip(b" \t")) if colon and b"\n" not in raw_name else None
+        if names is None:
+            bad.extend(_bad_lines(chunk, number))
+        else:
+            fields.append(Field(*names, value.replace(b"\n", b""), number))
+        number += chunk.count(b"\n") + 1
+    control: tuple[int, ...] = ()
+    if len(text.translate(None, _CONTROL_BYTES)) != len(text):
+        control = tuple(number for number, line in enumerate(text.split(b"\n"), 1)
+                        if len(line.translate(None, _CONTROL_BYTES)) != len(line))
+    return HeaderSection(tuple(fields), tuple(bad), len(header), b"\x00" in header, control)
+
+
+@memoise_short(max_len=100)
+def _field_name(raw_name: bytes) -> tuple[str, str] | None:
+    """(name, lower-case key) of a legal field name (RFC 5322 2.2: WSP before the colon
+    already removed, as RFC 5322 4.5.8 obs-optional allows), None for any other bytes.
+    Memoised: nearly every field of every message starts with one of a few dozen names."""
+    if not _FIELD_NAME.fullmatch(raw_name):
+        return None
+    name = raw_name.decode("ascii")
+    return name, name.lower()
+
+
+def _bad_lines(chunk: bytes, number: int) -> list[BadLine]:
+    """Why ``chunk`` (a line at line ``number`` and its continuation lines, LF-separated)
+    is no header field. The continuation lines of a bad line go unreported with it; the
+    section's first chunk may instead be continuation lines with nothing above them,
+    each of which is reported."""
+    if chunk.startswith((b" ", b"\t")):
+        return [BadLine(n, None, "a continuation line with no header field above it")
+                for n in range(number, number + chunk.count(b"\n") + 1)]
+    colon = chunk.partition(b"\n")[0].find(b":")
+    if colon < 0:
+        return [BadLine(number, None, "a line with no colon: neither a header field nor a continuation")]
+    raw_name = chunk[:colon].rstrip(b" \t")
+    if not raw_name:
+        return [BadLine(number, None, "a header field with an empty name")]
+    shown = raw_name.decode("utf-8", "replace")
+    return [BadLine(number, shown, f"the field name {shown!r} holds characters a field name cannot have "
+                                   "(only printable ASCII except ':' and no spaces)")]
