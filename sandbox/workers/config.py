@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
@@ -40,11 +40,9 @@ class WorkerConfig:
 
     @classmethod
     def from_json(cls, line: bytes) -> "WorkerConfig":
+        """The inverse of :meth:`to_json` (JSON arrays back to the tuples they were)."""
         data: dict[str, Any] = json.loads(line)
-        known = {f.name for f in fields(cls)}
-        values = {name: tuple(tuple(v) if isinstance(v, list) else v for v in value) if isinstance(value, list)
-                  else value for name, value in data.items() if name in known}
-        return cls(**values)
+        return cls(**{name: _tuples(value) for name, value in data.items()})
 
     def sandbox(self, listener: socket.socket, on_delivery: Callable[[int, "Delivery"], None] | None) -> "Sandbox":
         """The worker's sandbox, accepting on ``listener``; raises ZoneError, FaultSpecError
@@ -59,3 +57,7 @@ class WorkerConfig:
             require_tls=self.require_tls, tls_cert=self.tls_cert, tls_key=self.tls_key,
             proxy_protocol=self.proxy_protocol, xclient=self.xclient, on_delivery=on_delivery,
         )
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(item) for item in value) if isinstance(value, list) else value
