@@ -31,6 +31,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--per-connection", type=int, default=25,
                         help="transactions per connection before it reconnects (default 25)")
     parser.add_argument("--warmup", type=int, default=100, help="messages sent before measuring (default 100)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="SMTP rounds, each measuring (a) and every (b) on fresh servers, the order "
+                        "alternating; medians are reported (default 3)")
     parser.add_argument("--b", dest="b", choices=("sandbox", "bare"), default="sandbox",
                         help="the server on the (b) side: the full sandbox (default), or a second bare server "
                         "to check the harness (the ratio should then be about 1)")
@@ -72,6 +75,37 @@ def measure_smtp(server: Any, client: ClientProcess, messages: list[bytes], args
     return figures
 
 
+def measure_round(number: int, corpus: corpus_module.Corpus, client: ClientProcess, messages: list[bytes],
+                  work: Path, args: argparse.Namespace) -> tuple[dict, list[dict]]:
+    """(a) and every (b), each on a fresh server; odd rounds start with (a), even rounds
+    end with it, so that a machine slowing down or speeding up during the run weighs on
+    both sides alike."""
+    bare = servers.BareServer()
+    sides: list[servers.ServerUnderTest] = (
+        [servers.SandboxServer(corpus, work / f"sandbox-{n}", profile=args.profile, workers=n) for n in args.workers]
+        if args.b == "sandbox" else [servers.BareServer()])
+    order: list[servers.ServerUnderTest] = [bare, *sides] if number % 2 else [*sides, bare]
+    measured: dict[int, dict] = {}
+    for server in order:
+        print(f"round {number}: {'(a)' if server is bare else '(b)'} {server.name} ...", flush=True)
+        measured[id(server)] = measure_smtp(server, client, messages, args)
+    return measured[id(bare)], [measured[id(side)] for side in sides]
+
+
+def summarise(rounds: list[tuple[dict, list[dict]]]) -> tuple[dict, list[dict], list[float]]:
+    """Per server, the round with the median rate (a real measurement, not a blend); the
+    ratios are the medians of each round's own ratios, (b) against the (a) measured
+    minutes apart in the same round."""
+    def median_run(runs: list[dict]) -> dict:
+        return sorted(runs, key=lambda run: run["messages_per_second"])[(len(runs) - 1) // 2]
+
+    a = median_run([r[0] for r in rounds])
+    bs = [median_run([r[1][i] for r in rounds]) for i in range(len(rounds[0][1]))]
+    ratios = [statistics.median(r[1][i]["messages_per_second"] / r[0]["messages_per_second"] for r in rounds)
+              for i in range(len(bs))]
+    return a, bs, ratios
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = datetime.now(timezone.utc)
@@ -80,18 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     messages = list(corpus.messages)
     work = Path(tempfile.mkdtemp(prefix=".bench-", dir=args.work_dir))
     try:
+        rounds = []
         with ClientProcess() as client:
-            bare = servers.BareServer()
-            sides: list[servers.ServerUnderTest] = (
-                [servers.SandboxServer(corpus, work / f"sandbox-{n}", profile=args.profile, workers=n)
-                 for n in args.workers] if args.b == "sandbox" else [servers.BareServer()])
-            print(f"(a) {bare.name} ...", flush=True)
-            a = measure_smtp(bare, client, messages, args)
-            bs = []
-            for side in sides:
-                print(f"(b) {side.name} ...", flush=True)
-                bs.append(measure_smtp(side, client, messages, args))
-        ratios = [b["messages_per_second"] / a["messages_per_second"] for b in bs]
+            for number in range(1, args.rounds + 1):
+                rounds.append(measure_round(number, corpus, client, messages, work / f"round-{number}", args))
+        a, bs, ratios = summarise(rounds)
         print("store alone ...", flush=True)
         delivery = store_load.sample_delivery(corpus)
         pairs = [store_load.compare(work / "store", delivery, count=args.store_deliveries, callers=callers,
@@ -107,10 +134,14 @@ def main(argv: list[str] | None = None) -> int:
         "config": {
             "messages": args.messages, "message_bytes": len(messages[0]), "dkim": f"rsa-sha256, {corpus.key_bits} bits",
             "connections": args.connections, "per_connection": args.per_connection, "warmup": args.warmup,
+            "rounds": args.rounds,
             "b": args.b, "profile": args.profile, "workers": args.workers, "store_deliveries": args.store_deliveries,
             "store_rounds": args.store_rounds,
         },
-        "smtp": {"a": a, "b": bs, "ratio_b_over_a": [round(ratio, 4) for ratio in ratios]},
+        "smtp": {"a": a, "b": bs, "ratio_b_over_a": [round(ratio, 4) for ratio in ratios],
+                 "rounds": [{"a": r[0]["messages_per_second"], "b": [b["messages_per_second"] for b in r[1]],
+                             "ratio_b_over_a": [round(b["messages_per_second"] / r[0]["messages_per_second"], 4)
+                                                for b in r[1]]} for r in rounds]},
         "store": [
             {"callers": g.callers, "group_commit": g.as_dict(), "one_commit_per_save": s.as_dict(),
              "ratio": round(g.rate / s.rate, 2)}
@@ -125,11 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     print()
     print(f"SMTP: {args.messages} DKIM-signed messages of {len(messages[0])} bytes, {args.connections} connections, "
-          f"{args.per_connection} messages per connection")
+          f"{args.per_connection} messages per connection; median of {args.rounds} round(s)")
     print("\n".join(report.smtp_table(a, list(zip(bs, ratios)))))
+    print("\n".join(report.rounds_table(results["smtp"]["rounds"])))
     print()
     print(f"Store alone: {args.store_deliveries} deliveries of {len(messages[0])}-byte messages, "
-          "durable (WAL, synchronous=FULL)")
+          "durable (each save answered after an fsync that covers it)")
     print("\n".join(report.store_table(pairs)))
     print()
     print(f"pytest fixture sandbox start+stop ({len(startup)} rounds, profile loaded once): "

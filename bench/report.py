@@ -50,12 +50,22 @@ def smtp_table(a: dict[str, Any], bs: list[tuple[dict[str, Any], float]]) -> lis
                     f"{row['p99_ms']:>9.2f}{row['server_cpu_percent']:>8.0f}%{row['client_cpu_percent']:>8.0f}%"
                     f"  {replies}")
     for label, row, ratio in labelled[1:]:
-        rows.append(f"{'':5}{f'ratio {label}/(a), messages per second':<52}{ratio:>9.3f}")
+        rows.append(f"{'':5}{f'ratio {label}/(a), median of the rounds':<52}{ratio:>9.3f}")
     for label, row, _ in labelled[1:]:
         stored = row.get("store")
         if stored:
             verdicts = "; ".join(f"{verdict} x{count}" for verdict, count in stored["verdicts"].items())
             rows.append(f"{label} stored {stored['rows']} deliveries (warm-up included): {verdicts}")
+    return rows
+
+
+def rounds_table(rounds: list[dict[str, Any]]) -> list[str]:
+    """Each round's rates and ratios: how far apart the rounds are says how steady the machine was."""
+    rows = []
+    for number, measured in enumerate(rounds, 1):
+        bs = ", ".join(f"(b{i}) {rate:.0f} msg/s = {ratio:.3f}"
+                       for i, (rate, ratio) in enumerate(zip(measured["b"], measured["ratio_b_over_a"]), 1))
+        rows.append(f"     round {number}: (a) {measured['a']:.0f} msg/s; {bs}")
     return rows
 
 

@@ -95,6 +95,11 @@ class SmtpConnection(SMTP):
     # -- life cycle -------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # asyncio's socket transport receives into a new 256 KiB buffer on every read,
+        # which glibc maps, shrinks and unmaps again: three system calls per read, two
+        # reads per message. Blocks of READ_SIZE come from the heap instead.
+        if getattr(transport, "max_size", 0) > READ_SIZE:
+            transport.max_size = READ_SIZE  # type: ignore[attr-defined]
         super().connection_made(transport)
         self._server.connection_opened(self)
 

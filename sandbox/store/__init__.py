@@ -1,5 +1,6 @@
-"""Where every delivery attempt is kept: SQLite in WAL mode, written by one thread with
-group commit (durable before the reply is sent), read by the CLI and the tests.
+"""Where every delivery attempt is kept: SQLite in WAL mode, written from the event loop
+with group commit and made durable by a sync process before the reply is sent, read by
+the CLI and the tests.
 
 - :class:`Delivery` is one attempt (envelope, identity, TLS, checks, decision,
   transcript, message as received).

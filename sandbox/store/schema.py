@@ -1,8 +1,10 @@
 """The SQLite file: where it lives, how connections are opened, and its schema.
 
 WAL mode lets the CLI (``log``, ``show``) and the sandbox's own reads run while the
-writer commits; ``synchronous=FULL`` makes each commit fsync the WAL, which is what
-"durable before the 250" means. The schema version is kept in ``PRAGMA user_version``
+writer commits. The writer commits with ``synchronous=NORMAL`` and without automatic
+checkpoints, so that no fsync runs on its event loop; its sync process makes each
+commit durable before it is acknowledged (see :mod:`sandbox.store.writer`), which is
+what "durable before the 250" means. The schema version is kept in ``PRAGMA user_version``
 so a later release can tell an old file from a new one.
 """
 
@@ -66,16 +68,22 @@ def open_writer(path: Path) -> sqlite3.Connection:
     """The writer's connection, creating the file and schema on first use.
 
     Autocommit mode (``isolation_level=None``): the writer issues BEGIN / COMMIT itself,
-    one transaction per batch.
+    one transaction per batch. Once the schema is in place the connection never waits
+    for a lock (the writer retries off the event loop instead) and never checkpoints
+    (the sync process does).
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT)
+        # Used from the loop of the first save, not necessarily the opening thread; one
+        # loop at a time (see GroupCommitWriter), so never from two threads at once.
+        connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT, check_same_thread=False)
         mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if mode.lower() != "wal":
             raise StoreError(f"{path}: SQLite refused WAL mode (journal mode is {mode})")
-        connection.execute("PRAGMA synchronous=FULL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA wal_autocheckpoint=0")
         _ensure_schema(connection, path)
+        connection.execute("PRAGMA busy_timeout=0")
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open the store {path}: {exc}") from exc
     return connection

@@ -1,9 +1,9 @@
 """The delivery store an SMTP server writes to from its event loop.
 
 ``await store.save(delivery)`` returns the delivery's id once it is committed to disk
-(see :mod:`sandbox.store.writer` for how many saves share one commit), so the server
-may send its 250 right after. Reads go through their own connections in a worker
-thread and never hold up the writer. All state belongs to the instance: any number of
+(see :mod:`sandbox.store.writer` for how many saves share one commit and one fsync),
+so the server may send its 250 right after. Reads go through their own connections in
+a worker thread and never hold up the writer. All state belongs to the instance: any number of
 stores (on the same or different data directories) can live in one process.
 """
 
@@ -39,8 +39,7 @@ class Store:
         Raises StoreError when the store is closed or the write failed. Cancelling the
         caller does not withdraw the delivery: it is stored all the same.
         """
-        future = self._writer.submit(encode(delivery), asyncio.get_running_loop())
-        return await future
+        return await self._writer.save(encode(delivery))
 
     async def list(self, *, limit: int | None = None, action: str | None = None) -> list[Delivery]:
         """Stored deliveries, oldest first (see :meth:`StoreReader.list`)."""
@@ -55,5 +54,5 @@ class Store:
         return self._writer.stats
 
     async def close(self) -> None:
-        """Write every delivery saved so far, then stop the writer; idempotent."""
-        await asyncio.to_thread(self._writer.stop)
+        """Write and sync every delivery saved so far, then close the file; idempotent."""
+        await self._writer.close()
