@@ -23,9 +23,9 @@ from dkim.util import InvalidTagValueList, parse_tag_value
 from fake_dns import Answer, Outcome, Resolver
 from policies.arc.first_hop import read_first_hop
 from policies.arc.result import ArcResult, ArcSet
+from policies.message import header_section
 
 _ARC_FIELD = re.compile(rb"(?im)^arc-(seal|message-signature|authentication-results):")
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
 _BYTES_REPR = re.compile(r"b'([^']*)'")
 _SEAL, _SIGNATURE, _RESULTS = b"arc-seal", b"arc-message-signature", b"arc-authentication-results"
 
@@ -40,7 +40,8 @@ async def check_arc(
     feeds the ``smtp.remote-ip`` property of the Authentication-Results clause.
     Never raises: unreadable input is ``fail`` (ARC fields present) or ``none``."""
     clock = time.time() if now is None else now
-    if not _ARC_FIELD.search(_HEADER_END.split(message, 1)[0]):
+    header = header_section(message)
+    if b"arc-" not in header.lower() or not _ARC_FIELD.search(header):
         return ArcResult("none", client_ip=client_ip, checked_at=clock)  # spare dkimpy the parse
     try:
         arc = dkim.ARC(message)

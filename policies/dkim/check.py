@@ -30,7 +30,8 @@ from collections.abc import Sequence
 from fake_dns import Answer, Outcome, Resolver
 from policies.dkim.canonical import canonical_body
 from policies.dkim.keyrecord import KeyRecord, judge_key_record
-from policies.dkim.message import blank_line, split_message
+from policies.dkim.message import split_message
+from policies.message import blank_line
 from policies.dkim.result import DkimResult
 from policies.dkim.signature import Signature, parse_signature
 from policies.dkim.verify import signature_problem

@@ -18,6 +18,8 @@ import re
 
 import dkim
 
+from policies.message import blank_line
+
 #: A field line as dkimpy reads one: the name is everything up to the first colon.
 _FIELD = re.compile(rb"([\x21-\x7e]+?):")
 
@@ -53,17 +55,3 @@ def _lines(text: bytes) -> list[bytes]:
     """``text`` split at each CRLF or LF: what splitting at ``\\r?\\n`` gives, without a
     regular expression that steps through the text byte by byte."""
     return text.replace(b"\r\n", b"\n").split(b"\n")
-
-
-def blank_line(message: bytes) -> tuple[int, int] | None:
-    """Where the first blank line is, as (end of the header block, start of the body):
-    where a line break (CRLF or LF) is followed at once by another one. None when
-    there is none. (The regular expression ``\\r?\\n\\r?\\n`` says the same, but has
-    no literal to search for and steps through the header block byte by byte.)"""
-    crlf = message.find(b"\n\r\n")
-    lf = message.find(b"\n\n", 0, None if crlf < 0 else crlf + 1)
-    second = lf if lf >= 0 else crlf
-    if second < 0:
-        return None
-    start = second - 1 if second > 0 and message[second - 1] == 0x0D else second
-    return start, second + (2 if second == lf else 3)

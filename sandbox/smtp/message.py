@@ -7,23 +7,42 @@ provider would add them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
-_MESSAGE_ID = re.compile(rb"^message-id[ \t]*:(?P<value>.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
+from policies.message import header_section
+
 FOLD_AT = 78
+_NAME = b"message-id"
 
 
 def message_id(message: bytes) -> str | None:
-    """The first Message-ID field's value (unfolded, without spaces), or None."""
-    end = _HEADER_END.search(message)
-    header = message[: end.start()] if end else message
-    match = _MESSAGE_ID.search(header)
-    if match is None:
-        return None
-    value = b" ".join(match.group("value").split()).decode("utf-8", "replace")
-    return value or None
+    """The first Message-ID field's value (unfolded, without spaces), or None.
+
+    What ``(?im)^message-id[ \\t]*:(.*(?:\\r?\\n[ \\t].*)*)`` finds in the header block,
+    by searching for the name in a lower-cased copy: the regular expression, with no
+    literal it can search for case-insensitively, costs four times as much."""
+    header = header_section(message)
+    lowered = header.lower()
+    found = lowered.find(_NAME)
+    while found >= 0:
+        if found == 0 or header[found - 1] == 0x0A:  # at the start of a line
+            colon = found + len(_NAME)
+            while header[colon:colon + 1] in (b" ", b"\t"):
+                colon += 1
+            if header[colon:colon + 1] == b":":
+                value = b" ".join(header[colon + 1:_field_end(header, colon)].split())
+                return value.decode("utf-8", "replace") or None
+        found = lowered.find(_NAME, found + 1)
+    return None
+
+
+def _field_end(header: bytes, start: int) -> int:
+    """Where the field whose line holds ``start`` ends: before the line break that is
+    not followed by a continuation line (space or tab), or at the end of ``header``."""
+    end = header.find(b"\n", start)
+    while end >= 0 and header[end + 1:end + 2] in (b" ", b"\t"):
+        end = header.find(b"\n", end + 1)
+    return len(header) if end < 0 else end
 
 
 def prepend_headers(message: bytes, headers: Iterable[tuple[str, str]]) -> bytes:

@@ -14,7 +14,8 @@ from dkim.canonicalization import CanonicalizationPolicy
 from dkim.util import InvalidTagValueList, parse_tag_value
 
 from policies.dkim.canonical import canonical_body, canonical_headers
-from policies.dkim.message import blank_line, split_message
+from policies.dkim.message import split_message
+from policies.message import blank_line
 from policies.dkim.signature import _tag_list
 from policies.dkim.verify import _B_TAG
 
