@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -113,6 +114,7 @@ def _build(args: argparse.Namespace) -> "Sandbox":
     faults = load_faults(args.fault)
     require_tls = True if args.require_tls else None
     args.smtp_address = smtp
+    args.printer = DeliveryPrinter()
     args.worker_config = WorkerConfig(
         data_dir=str(args.data_dir), zone_files=tuple(args.zone_files), faults=tuple(args.fault),
         profile=str(args.profile), require_tls=require_tls, client_ips=tuple(client_ips.items()),
@@ -126,7 +128,7 @@ def _build(args: argparse.Namespace) -> "Sandbox":
             smtp=smtp if args.workers == 1 else None, dns=dns, client_ips=client_ips,
             bulk_senders=args.bulk_sender, unknown_users=args.unknown_user, over_quota=args.over_quota,
             require_tls=require_tls, tls_cert=args.tls_cert, tls_key=args.tls_key,
-            proxy_protocol=args.proxy_protocol, xclient=args.xclient, on_delivery=print_delivery,
+            proxy_protocol=args.proxy_protocol, xclient=args.xclient, on_delivery=args.printer,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -164,6 +166,7 @@ async def _serve(sandbox: "Sandbox", args: argparse.Namespace) -> int:
             print("smtp-sandbox: stopping; finishing messages in flight", flush=True)
     finally:
         await sandbox.stop()
+        args.printer.flush()
     return 0
 
 
@@ -279,9 +282,52 @@ def _show(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def print_delivery(number: int, delivery: Any) -> None:
+class DeliveryPrinter:
     """One line per stored attempt, so the terminal running ``serve`` shows verdicts live:
-    ``#2 bob@example.net -> user@gmail.com [192.0.2.10]: 550 5.7.26 reject at data by G4: ...``."""
+    ``#2 bob@example.net -> user@gmail.com [192.0.2.10]: 550 5.7.26 reject at data by G4: ...``.
+
+    The lines of one moment go out together, at most FLUSH_DELAY after their delivery:
+    every write to a pipe or terminal wakes whoever reads it, and under load one write
+    per delivery cost the server about 5% of its time. Each write holds whole lines and
+    at most PIPE_BUF bytes, which the kernel writes in one piece, so the lines of several
+    ``--workers`` sharing this output never interleave. Call :meth:`flush` before exit.
+    """
+
+    FLUSH_DELAY = 0.02  # seconds
+
+    def __init__(self) -> None:
+        self._pending: list[bytes] = []
+        self._scheduled = False
+
+    def __call__(self, number: int, delivery: Any) -> None:
+        self._pending.append(delivery_line(number, delivery).encode("utf-8", "backslashreplace") + b"\n")
+        if not self._scheduled:
+            self._scheduled = True
+            import asyncio
+
+            asyncio.get_running_loop().call_later(self.FLUSH_DELAY, self.flush)
+
+    def flush(self) -> None:
+        self._scheduled = False
+        pending, self._pending = self._pending, []
+        chunk = b""
+        for line in pending:
+            if chunk and len(chunk) + len(line) > select.PIPE_BUF:
+                _write(chunk)
+                chunk = b""
+            chunk += line
+        if chunk:
+            _write(chunk)
+
+
+def _write(data: bytes) -> None:
+    sys.stdout.flush()  # whatever print() left in the text layer goes first
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def delivery_line(number: int, delivery: Any) -> str:
+    """The line :class:`DeliveryPrinter` prints for delivery ``number``."""
     decision = delivery.decision or {}
     if not decision:
         verdict = f"no verdict (the client left during {delivery.stage})"
@@ -295,7 +341,4 @@ def print_delivery(number: int, delivery: Any) -> None:
         if decision.get("action") in ("reject", "defer") and text:
             verdict += ": " + (text if len(text) <= 100 else text[:97] + "...")
     rcpts = ", ".join(delivery.rcpt_to) or "-"
-    # One write per line: with --workers several processes share this output, and
-    # print() may write the text and its newline separately (unbuffered output).
-    sys.stdout.write(f"#{number} {delivery.mail_from or '<>'} -> {rcpts} [{delivery.client_ip}]: {verdict}\n")
-    sys.stdout.flush()
+    return f"#{number} {delivery.mail_from or '<>'} -> {rcpts} [{delivery.client_ip}]: {verdict}"

@@ -33,7 +33,7 @@ def main(argv: list[str]) -> int:
 
 
 async def _work(listen_fd: int, control_fd: int) -> int:
-    from sandbox.commands.serve import print_delivery
+    from sandbox.commands.serve import DeliveryPrinter
     from sandbox.reload import ZoneReloader
 
     reader, writer = await asyncio.open_unix_connection(sock=socket.socket(fileno=control_fd))
@@ -42,8 +42,9 @@ async def _work(listen_fd: int, control_fd: int) -> int:
         writer.write(json.dumps(message).encode() + b"\n")
 
     config = WorkerConfig.from_json(await reader.readline())
+    printer = DeliveryPrinter()
     try:
-        sandbox = config.sandbox(socket.socket(fileno=listen_fd), on_delivery=print_delivery)
+        sandbox = config.sandbox(socket.socket(fileno=listen_fd), on_delivery=printer)
         await sandbox.start()
     except Exception as exc:  # noqa: BLE001 - whatever it is, serve must be told why
         answer({"error": str(exc) or type(exc).__name__})
@@ -72,6 +73,7 @@ async def _work(listen_fd: int, control_fd: int) -> int:
     await asyncio.wait({serving, waiting}, return_when=asyncio.FIRST_COMPLETED)
     waiting.cancel()
     await sandbox.stop()
+    printer.flush()
     if serving.done() and serving.result():
         answer({"stopped": True})
         await writer.drain()
