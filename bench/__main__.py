@@ -129,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
+    per_round = [{"a": r[0]["messages_per_second"], "b": [b["messages_per_second"] for b in r[1]],
+                  "ratio_b_over_a": [round(b["messages_per_second"] / r[0]["messages_per_second"], 4) for b in r[1]]}
+                 for r in rounds]
     results = {
         "started_at": started.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "config": {
@@ -138,10 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             "b": args.b, "profile": args.profile, "workers": args.workers, "store_deliveries": args.store_deliveries,
             "store_rounds": args.store_rounds,
         },
-        "smtp": {"a": a, "b": bs, "ratio_b_over_a": [round(ratio, 4) for ratio in ratios],
-                 "rounds": [{"a": r[0]["messages_per_second"], "b": [b["messages_per_second"] for b in r[1]],
-                             "ratio_b_over_a": [round(b["messages_per_second"] / r[0]["messages_per_second"], 4)
-                                                for b in r[1]]} for r in rounds]},
+        "smtp": {"a": a, "b": bs, "ratio_b_over_a": [round(ratio, 4) for ratio in ratios], "rounds": per_round},
         "store": [
             {"callers": g.callers, "group_commit": g.as_dict(), "one_commit_per_save": s.as_dict(),
              "ratio": round(g.rate / s.rate, 2)}
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"SMTP: {args.messages} DKIM-signed messages of {len(messages[0])} bytes, {args.connections} connections, "
           f"{args.per_connection} messages per connection; median of {args.rounds} round(s)")
     print("\n".join(report.smtp_table(a, list(zip(bs, ratios)))))
-    print("\n".join(report.rounds_table(results["smtp"]["rounds"])))
+    print("\n".join(report.rounds_table(per_round)))
     print()
     print(f"Store alone: {args.store_deliveries} deliveries of {len(messages[0])}-byte messages, "
           "durable (each save answered after an fsync that covers it)")

@@ -7,7 +7,8 @@ would be held to that core. With ``--workers N`` the ``serve`` process binds the
 socket once and starts N worker processes that all accept on it: the kernel hands
 each new connection to one of them, as in pre-forking servers (nginx, gunicorn).
 Workers share nothing but that socket and the store (SQLite in WAL mode takes one
-writer at a time; each worker's group commit batches its own saves), and a
+writer at a time; each worker's group commit batches its own saves and its own sync
+process makes them durable), and a
 connection stays with one worker from greeting to QUIT, so a session's replies and
 transcript are exactly those of a single-process sandbox.
 
