@@ -11,6 +11,7 @@ so a later release can tell an old file from a new one.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 FILE_NAME = "deliveries.sqlite3"
@@ -71,12 +72,29 @@ def open_writer(path: Path) -> sqlite3.Connection:
     one transaction per batch. Once the schema is in place the connection never waits
     for a lock (the writer retries off the event loop instead) and never checkpoints
     (the sync process does).
+
+    Two writers creating one new file at once can find it locked without SQLite's busy
+    handler being asked (while the file is still in rollback mode, one of two lock
+    upgrades must give way); that is tried again until BUSY_TIMEOUT.
     """
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            return _open_writer(path)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or time.monotonic() > deadline:
+                raise StoreError(f"cannot open the store {path}: {exc}") from exc
+            time.sleep(0.01)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the store {path}: {exc}") from exc
+
+
+def _open_writer(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Used from the loop of the first save, not necessarily the opening thread; one
+    # loop at a time (see GroupCommitWriter), so never from two threads at once.
+    connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT, check_same_thread=False)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Used from the loop of the first save, not necessarily the opening thread; one
-        # loop at a time (see GroupCommitWriter), so never from two threads at once.
-        connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT, check_same_thread=False)
         mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if mode.lower() != "wal":
             raise StoreError(f"{path}: SQLite refused WAL mode (journal mode is {mode})")
@@ -84,8 +102,9 @@ def open_writer(path: Path) -> sqlite3.Connection:
         connection.execute("PRAGMA wal_autocheckpoint=0")
         _ensure_schema(connection, path)
         connection.execute("PRAGMA busy_timeout=0")
-    except (OSError, sqlite3.Error) as exc:
-        raise StoreError(f"cannot open the store {path}: {exc}") from exc
+    except BaseException:
+        connection.close()
+        raise
     return connection
 
 

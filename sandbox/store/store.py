@@ -10,6 +10,7 @@ stores (on the same or different data directories) can live in one process.
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 from sandbox.store.delivery import Delivery
@@ -30,7 +31,9 @@ class Store:
     def __init__(self, data_dir: str | Path, *, max_batch: int = 1000) -> None:
         self.data_dir = Path(data_dir)
         self.path = database_path(self.data_dir)
-        self._writer = GroupCommitWriter(self.path, max_batch=max_batch)
+        self._max_batch = max_batch
+        self._writers = [GroupCommitWriter(self.path, max_batch=max_batch)]  # opens the file now
+        self._choosing = threading.Lock()
         self._reader = StoreReader(self.data_dir)
 
     async def save(self, delivery: Delivery) -> int:
@@ -39,7 +42,23 @@ class Store:
         Raises StoreError when the store is closed or the write failed. Cancelling the
         caller does not withdraw the delivery: it is stored all the same.
         """
-        return await self._writer.save(encode(delivery))
+        return await self._writer().save(encode(delivery))
+
+    def _writer(self) -> GroupCommitWriter:
+        """The writer of the running event loop: its own, one whose loop has stopped, or a
+        new one (several loops in several threads are several writers on one file)."""
+        loop = asyncio.get_running_loop()
+        with self._choosing:
+            for writer in self._writers:
+                if writer.loop is loop:
+                    return writer
+            for writer in self._writers:
+                if writer.adopt(loop):
+                    return writer
+            writer = GroupCommitWriter(self.path, max_batch=self._max_batch)
+            writer.adopt(loop)
+            self._writers.append(writer)
+            return writer
 
     async def list(self, *, limit: int | None = None, action: str | None = None) -> list[Delivery]:
         """Stored deliveries, oldest first (see :meth:`StoreReader.list`)."""
@@ -50,9 +69,12 @@ class Store:
 
     @property
     def stats(self) -> WriterStats:
-        """Commits, rows and largest batch so far (how well group commit is batching)."""
-        return self._writer.stats
+        """Commits, rows, largest batch and syncs so far (how well group commit is batching)."""
+        every = [writer.stats for writer in self._writers]
+        return WriterStats(commits=sum(s.commits for s in every), rows=sum(s.rows for s in every),
+                           largest_batch=max(s.largest_batch for s in every), syncs=sum(s.syncs for s in every))
 
     async def close(self) -> None:
         """Write and sync every delivery saved so far, then close the file; idempotent."""
-        await self._writer.close()
+        for writer in self._writers:
+            await writer.close()

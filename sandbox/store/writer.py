@@ -62,8 +62,9 @@ class GroupCommitWriter:
     ``max_batch`` bounds how many saves share one transaction and one sync (1 gives one
     commit and one fsync per save: the benchmark's baseline). The constructor opens the
     file and puts its schema in place, raising :class:`StoreError` when that fails.
-    Saves from another running event loop are handed to the writer's loop; once that
-    loop has stopped, the next loop to save takes the writer over.
+    One event loop at a time: once that loop has stopped, another may take the writer
+    over (:meth:`adopt`); the :class:`~sandbox.store.Store` gives each running loop a
+    writer of its own (two loops are two writers on one file, as two workers are).
     """
 
     def __init__(self, path: Path, *, max_batch: int = 1000) -> None:
@@ -95,9 +96,8 @@ class GroupCommitWriter:
         if self._closed:
             raise StoreError(f"the store {self.path} is closed")
         loop = asyncio.get_running_loop()
-        if not self._adopt(loop):
-            assert self._loop is not None
-            return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.save(row), self._loop))
+        if not self.adopt(loop):
+            raise StoreError(f"the writer of {self.path} is in use by another running event loop")
         future: asyncio.Future[int] = loop.create_future()
         self._queued.append(_Pending(row, future))
         if not self._flush_scheduled and self._locked_since is None:
@@ -106,9 +106,10 @@ class GroupCommitWriter:
         return await future  # cancelling the caller withdraws the answer, not the row
 
     async def close(self) -> None:
-        """Write and sync everything saved so far, then close; idempotent."""
+        """Write and sync everything saved so far, then close; idempotent. From another
+        thread while the writer's loop runs, the closing is done on that loop."""
         loop = asyncio.get_running_loop()
-        if not self._adopt(loop):
+        if not self.adopt(loop):
             assert self._loop is not None
             await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.close(), self._loop))
             return
@@ -124,8 +125,13 @@ class GroupCommitWriter:
 
     # -- on the writer's loop ---------------------------------------------------------------------
 
-    def _adopt(self, loop: asyncio.AbstractEventLoop) -> bool:
-        """Make ``loop`` the writer's loop unless another one is still running it."""
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        return self._loop
+
+    def adopt(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Make ``loop`` the writer's loop unless another one is still running it (call
+        from ``loop``'s own thread)."""
         if self._loop is loop:
             return True
         if self._loop is not None and self._loop.is_running():

@@ -18,7 +18,7 @@ from sandbox.store.writer import CHECKPOINT_EVERY
 
 
 def _process(store: Store) -> subprocess.Popen[bytes]:
-    process = store._writer.sync_process  # noqa: SLF001 - the tests watch the helper process itself
+    process = store._writers[0].sync_process  # noqa: SLF001 - the tests watch the helper process itself
     assert isinstance(process, subprocess.Popen)
     return process
 
@@ -26,7 +26,7 @@ def _process(store: Store) -> subprocess.Popen[bytes]:
 def test_started_by_the_first_save_and_ended_by_close(tmp_path: Path) -> None:
     async def scenario() -> subprocess.Popen[bytes]:
         store = Store(tmp_path)
-        assert store._writer.sync_process is None  # noqa: SLF001 - a store that saves nothing starts nothing
+        assert store._writers[0].sync_process is None  # noqa: SLF001 - a store that saves nothing starts nothing
         await store.save(accepted())
         process = _process(store)
         assert process.poll() is None
