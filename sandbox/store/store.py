@@ -48,10 +48,10 @@ class Store:
         """The writer of the running event loop: its own, one whose loop has stopped, or a
         new one (several loops in several threads are several writers on one file)."""
         loop = asyncio.get_running_loop()
+        for writer in self._writers:  # the usual case, on every save: no lock needed to find it
+            if writer.loop is loop:
+                return writer
         with self._choosing:
-            for writer in self._writers:
-                if writer.loop is loop:
-                    return writer
             for writer in self._writers:
                 if writer.adopt(loop):
                     return writer
@@ -69,10 +69,10 @@ class Store:
 
     @property
     def stats(self) -> WriterStats:
-        """Commits, rows, largest batch and syncs so far (how well group commit is batching)."""
+        """Commits, rows and largest batch so far, over every writer (how well group commit is batching)."""
         every = [writer.stats for writer in self._writers]
         return WriterStats(commits=sum(s.commits for s in every), rows=sum(s.rows for s in every),
-                           largest_batch=max(s.largest_batch for s in every), syncs=sum(s.syncs for s in every))
+                           largest_batch=max(s.largest_batch for s in every))
 
     async def close(self) -> None:
         """Write and sync every delivery saved so far, then close the file; idempotent."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,13 +48,11 @@ class _Pending:
 
 @dataclass
 class WriterStats:
-    """What the writer has done: transactions committed, rows written, largest batch,
-    and syncs (fsyncs of the WAL that acknowledged rows)."""
+    """What the writer has done: transactions committed, rows written, largest batch."""
 
     commits: int = 0
     rows: int = 0
     largest_batch: int = 0
-    syncs: int = 0
 
 
 class GroupCommitWriter:
@@ -87,8 +86,8 @@ class GroupCommitWriter:
         self._closed = False
 
     @property
-    def sync_process(self) -> object:
-        """The sync process (a ``subprocess.Popen``), once the first save started it."""
+    def sync_process(self) -> "subprocess.Popen[bytes] | None":
+        """The sync process, once the first save started it."""
         return self._syncer.process
 
     async def save(self, row: Row) -> int:
@@ -238,8 +237,6 @@ class GroupCommitWriter:
     def _synced(self, failure: str | None) -> None:
         """The sync process answered for the rows in ``_syncing``."""
         done, self._syncing = self._syncing, []
-        if failure is None:
-            self.stats.syncs += 1
         for pending in done:
             _settle(pending.future, pending.id if failure is None else StoreError(
                 f"the delivery was written to {self.path} but could not be made durable: {failure}"))
