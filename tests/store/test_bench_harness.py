@@ -67,3 +67,26 @@ def test_small_benchmark_run_reports_both_servers_and_both_store_modes(tmp_path:
     assert startup["rounds"] == 50 and 0 < startup["median"] <= startup["max"]
     assert "pytest fixture sandbox start+stop" in done.stdout
     assert list(work.iterdir()) == []
+
+
+def test_counts_below_one_are_refused_naming_the_option() -> None:
+    """A median of zero rounds, or zero messages, means nothing: argparse says which option."""
+    for option in ("--rounds", "--messages", "--store-rounds"):
+        done = subprocess.run([sys.executable, "-m", "bench", option, "0"], cwd=REPO, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 2
+        assert f"argument {option}: must be at least 1, not 0" in done.stderr
+
+
+def test_no_store_callers_skips_the_store_measurements(tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--messages", "10", "--warmup", "0", "--connections", "2",
+         "--rounds", "1", "--workers", "1", "--store-callers", "--work-dir", str(tmp_path),
+         "--output", str(output)],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(output.read_text())["store"] == []
+    assert "store alone" not in done.stdout and "Store alone" not in done.stdout
+    assert "ratio (b)/(a)" in done.stdout  # the SMTP part ran as usual
