@@ -151,13 +151,16 @@ class GroupCommitWriter:
         batch = self._queued[: self._max_batch]
         try:
             ids = self._commit([p.row for p in batch])
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        except sqlite3.Error as exc:
+            if _is_lock(exc):
                 self._wait_for_lock(exc)
                 return
-            self._commit_one_by_one(batch, exc)
-        except sqlite3.Error as exc:
-            self._commit_one_by_one(batch, exc)
+            handled, lock = self._commit_one_by_one(batch, exc)
+            if lock is not None:  # the rest of the batch waits for the lock, in order
+                del self._queued[:handled]
+                self._sync()
+                self._wait_for_lock(lock)
+                return
         else:
             for pending, row_id in zip(batch, ids):
                 pending.id = row_id
@@ -189,19 +192,24 @@ class GroupCommitWriter:
         self._since_checkpoint += len(rows)
         return ids  # type: ignore[return-value]
 
-    def _commit_one_by_one(self, batch: list[_Pending], error: sqlite3.Error) -> None:
+    def _commit_one_by_one(self, batch: list[_Pending], error: sqlite3.Error) -> tuple[int, sqlite3.Error | None]:
         """A batch failed for a reason other than a lock: commit its rows one by one so
-        that one bad row cannot cost its neighbours their delivery."""
+        that one bad row cannot cost its neighbours their delivery. Another writer may
+        take the lock meanwhile: then this stops, and returns how many rows it settled
+        and the lock error (the rest are tried again once the lock is free)."""
         if len(batch) == 1:
             _settle(batch[0].future, StoreError(f"storing the delivery in {self.path} failed: {error}"))
-            return
-        for pending in batch:
+            return 1, None
+        for handled, pending in enumerate(batch):
             try:
                 pending.id = self._commit([pending.row])[0]
             except sqlite3.Error as exc:
+                if _is_lock(exc):
+                    return handled, exc
                 _settle(pending.future, StoreError(f"storing the delivery in {self.path} failed: {exc}"))
             else:
                 self._committed.append(pending)
+        return len(batch), None
 
     def _wait_for_lock(self, exc: sqlite3.Error) -> None:
         """Another writer holds the database: try again shortly, or give up after BUSY_TIMEOUT."""
@@ -249,6 +257,11 @@ class GroupCommitWriter:
                 if not waiter.done():
                     waiter.set_result(None)
             self._idle.clear()
+
+
+def _is_lock(error: sqlite3.Error) -> bool:
+    """Another connection holds the database: worth trying again, not a failure of the row."""
+    return getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _settle(future: "asyncio.Future[int]", outcome: int | BaseException) -> None:

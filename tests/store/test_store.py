@@ -384,3 +384,43 @@ def test_listing_filters_keep_the_most_recent_and_one_action(tmp_path: Path) -> 
     assert [d.id for d in reader.list(action="reject")] == [2, 4]
     assert [d.id for d in reader.list(action="accept", limit=2)] == [3, 5]
     assert reader.list(action="spam") == []
+
+
+def test_a_bad_row_costs_only_itself_even_when_another_writer_takes_the_lock_meanwhile(tmp_path: Path) -> None:
+    """A batch that SQLite refuses (here: a row without its required ``received_at``) is
+    committed row by row, so only the bad row fails. If another writer takes the lock
+    while that happens, the rows not yet committed wait for it like any locked batch;
+    they are not failed as "database is locked"."""
+    from sandbox.store.rows import encode
+    from sandbox.store.writer import GroupCommitWriter
+
+    async def scenario() -> tuple[list[object], list[str]]:
+        writer = GroupCommitWriter(tmp_path / FILE_NAME)
+        loop = asyncio.get_running_loop()
+        real_commit = writer._commit
+        blockers: list[sqlite3.Connection] = []
+
+        def commit(rows: list[tuple]) -> list[int]:
+            try:
+                return real_commit(rows)
+            except sqlite3.IntegrityError:
+                if len(rows) > 1 and not blockers:  # the batch failed: another writer steps in now
+                    blockers.append(_hold_write_lock(writer.path))
+                    loop.call_later(0.05, lambda: (blockers[0].execute("ROLLBACK"), blockers[0].close()))
+                raise
+
+        writer._commit = commit  # type: ignore[method-assign]
+        good = encode(accepted(session_id="good"))
+        bad = (None, *good[1:])
+        try:
+            outcomes = await asyncio.gather(writer.save(good), writer.save(bad), writer.save(good),
+                                            return_exceptions=True)
+        finally:
+            await writer.close()
+        return list(outcomes), [d.session_id for d in StoreReader(tmp_path).list()]
+
+    outcomes, stored = asyncio.run(scenario())
+    assert isinstance(outcomes[0], int) and isinstance(outcomes[2], int)
+    assert isinstance(outcomes[1], StoreError)
+    assert "NOT NULL constraint failed: deliveries.received_at" in str(outcomes[1])
+    assert stored == ["good", "good"]
