@@ -37,4 +37,4 @@ sysdeps:
 	@bash tools/interop/install.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache

@@ -50,6 +50,7 @@ def sample_delivery(corpus: Corpus) -> Any:
     from policies.profiles.decision import Decision
     from policies.spf import check_spf
     from sandbox.store import Delivery
+    from sandbox.store.delivery import iso_utc
 
     message = corpus.messages[0]
     resolver = Resolver(corpus.zones(), Faults(()))
@@ -66,7 +67,7 @@ def sample_delivery(corpus: Corpus) -> Any:
     decision = Decision(action="accept", stage="data", code=250, enhanced_code="2.0.0", lines=(lines[-1],),
                         folder="inbox")
     return Delivery(
-        received_at=now, session_id="bench", profile="gmail", client_ip=SENDER_IP, original_ip="127.0.0.1",
+        received_at=iso_utc(now), session_id="bench", profile="gmail", client_ip=SENDER_IP, original_ip="127.0.0.1",
         helo="mail.example.org", mail_from=SENDER, rcpt_to=[RECIPIENT], tls={}, checks=asyncio.run(checks()),
         decision=decision.as_dict(), folder="inbox",
         transcript=[{"t": now, "dir": "SC"[i % 2], "line": line} for i, line in enumerate(lines)],

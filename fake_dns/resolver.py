@@ -214,9 +214,9 @@ class Resolver:
                 return Answer(shown, type_text, outcome, cnames=tuple(cnames))
             found = self.zones.lookup(current, qtype)
             if found.kind is Kind.ANSWER:
-                return Answer(shown, type_text, Outcome.ANSWER, tuple(found.rdataset), tuple(cnames))
+                return Answer(shown, type_text, Outcome.ANSWER, tuple(found.records), tuple(cnames))
             if found.kind is Kind.CNAME:
-                target = next(iter(found.rdataset)).target
+                target = next(iter(found.records)).target
                 cnames.append(target.to_text(omit_final_dot=True))
                 current = target
                 continue

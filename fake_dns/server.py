@@ -88,6 +88,7 @@ class DnsServer:
         # sockets on 127.0.0.1 and ::1 with two different free ports.
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
         address = infos[0][4][0]
+        assert isinstance(address, str)  # an AF_INET / AF_INET6 socket address is (host, port, ...)
         for _ in range(BIND_ATTEMPTS):
             tcp = await asyncio.start_server(self._serve_tcp, address, port)
             bound = tcp.sockets[0].getsockname()
@@ -227,11 +228,11 @@ class DnsServer:
             if qtype == dns.rdatatype.ANY and found.kind is not Kind.NXDOMAIN:
                 return _fill_any(response, current, found.zone)
             if found.kind is Kind.ANSWER:
-                response.answer.append(_rrset(current, found.rdataset))
+                response.answer.append(_rrset(current, found.records))
                 return response
             if found.kind is Kind.CNAME:
-                response.answer.append(_rrset(current, found.rdataset))
-                current = next(iter(found.rdataset)).target
+                response.answer.append(_rrset(current, found.records))
+                current = next(iter(found.records)).target
                 continue
             if found.kind is Kind.NXDOMAIN:
                 response.set_rcode(dns.rcode.NXDOMAIN)

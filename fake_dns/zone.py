@@ -116,6 +116,12 @@ class ZoneAnswer:
     rdataset: dns.rdataset.Rdataset | None
     zone: "Zone | None"
 
+    @property
+    def records(self) -> dns.rdataset.Rdataset:
+        """``rdataset`` where the kind guarantees one (ANSWER, CNAME), typed as such."""
+        assert self.rdataset is not None, f"a {self.kind.value} answer has no records"
+        return self.rdataset
+
 
 class Memo:
     """Data derived from the records a :class:`Zones` serves (the resolver keeps its

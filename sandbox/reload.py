@@ -56,7 +56,7 @@ class ZoneReloader:
 
     def signature(self) -> Signature:
         """The files' current (mtime, size): what the watch compares to notice an edit."""
-        found = []
+        found: list[tuple[int, int] | None] = []
         for path in self.paths:
             try:
                 stat = path.stat()

@@ -40,17 +40,25 @@ _MODE_WORD = {"r": "relaxed", "s": "strict"}
 
 class SpfOutcome(Protocol):
     """What DMARC reads of an SPF result: the verdict and the domain it is for (the
-    MAIL FROM domain, or the HELO name for a null sender)."""
+    MAIL FROM domain, or the HELO name for a null sender). Read-only, so frozen results
+    qualify."""
 
-    result: str
-    domain: str | None
+    @property
+    def result(self) -> str: ...
+
+    @property
+    def domain(self) -> str | None: ...
 
 
 class DkimOutcome(Protocol):
-    """What DMARC reads of one DKIM signature's result: the verdict and its d= domain."""
+    """What DMARC reads of one DKIM signature's result: the verdict and its d= domain.
+    Read-only, so frozen results qualify."""
 
-    result: str
-    domain: str | None
+    @property
+    def result(self) -> str: ...
+
+    @property
+    def domain(self) -> str | None: ...
 
 
 async def check_dmarc(
@@ -127,19 +135,20 @@ class _Evaluation:
         requested, tag = rules.policy_for(wanted)
         spf_aligned, aligned_dkim, unknown, temporary = await self._align(author, rules, spf, dkim)
         org = await self._org_domain_if_known(author)
-        common = dict(org_domain=org, policy=requested, policy_tag=tag, level=level, rules=rules,
-                      nonexistent=wanted == "np", spf_aligned=spf_aligned, aligned_dkim=aligned_dkim)
+        verdict = functools.partial(self._result, org_domain=org, policy=requested, policy_tag=tag, level=level,
+                                    rules=rules, nonexistent=wanted == "np", spf_aligned=spf_aligned,
+                                    aligned_dkim=aligned_dkim)
         if spf_aligned or aligned_dkim is not None:
-            return self._result("pass", author, reason=self.passing[0], **common)
+            return verdict("pass", author, reason=self.passing[0])
         causes = unknown + temporary
         why = "; ".join(self.notes) or "there is neither an SPF nor a DKIM result to align"
         if unknown or (temporary and self.mode == "rfc9989"):
-            return self._result("temperror", author, temporary_cause="; ".join(causes),
-                                reason=f"DMARC could not decide: {'; '.join(causes)}", **common)
+            return verdict("temperror", author, temporary_cause="; ".join(causes),
+                           reason=f"DMARC could not decide: {'; '.join(causes)}")
         disposition, downgraded = self._disposition(requested, rules)
-        return self._result("fail", author, disposition=disposition, pct_downgraded=downgraded,
-                            temporary_cause="; ".join(temporary) or None,
-                            reason=f"nothing aligned with {author} passed: {why}", **common)
+        return verdict("fail", author, disposition=disposition, pct_downgraded=downgraded,
+                       temporary_cause="; ".join(temporary) or None,
+                       reason=f"nothing aligned with {author} passed: {why}")
 
     async def _discover(self, author: str) -> tuple[Level, Interpretation, str] | DmarcResult:
         """The record that applies, its interpretation and the tag (p / sp / np) whose
@@ -148,12 +157,14 @@ class _Evaluation:
         if own.failed:
             return self._temperror(author, own)
         self._warn_level(own)
+        level: Level | None
         if own.record is not None:
             level = own
         elif self.mode == "rfc9989":
             walk = await self._walk(author)
             if walk.failed is not None:
                 return self._temperror(author, walk.failed)
+            assert walk.org_domain is not None  # only a failed walk has none
             level = walk.level(walk.org_domain)
             if level is None or level.record is None:
                 level = walk.psd_level
@@ -189,8 +200,8 @@ class _Evaluation:
         if self.mode == "rfc9989" and rules.np is not None:
             exists = await self.resolver.resolve(author, "A")
             if exists.outcome.is_error:
-                return self._temperror(author, None, f"the existence check of {author} failed "
-                                                     f"({exists.outcome.value})")
+                return self._temperror(author, f"the existence check of {author} failed "
+                                               f"({exists.outcome.value})")
             if exists.outcome is Outcome.NXDOMAIN:
                 return level, rules, "np"
         return level, rules, "sp"
@@ -261,6 +272,7 @@ class _Evaluation:
         org_identifier = await self._org_domain(identifier)
         if org_author is None or org_identifier is None:
             failed = self.walks[author if org_author is None else identifier].failed
+            assert failed is not None  # only a failed walk leaves an Organizational Domain unknown
             return None, (f"could not be checked: the Organizational Domain of "
                           f"{identifier if org_author else author} is unknown (the lookup of {failed.name} "
                           f"failed: {failed.answer.outcome.value})")
@@ -315,9 +327,12 @@ class _Evaluation:
             self.warnings.append(f'{level.name}: "{text}" is not a DMARC record (it must start with v=DMARC1); '
                                  "ignored")
 
-    def _temperror(self, author: str, level: Level | None, cause: str | None = None) -> DmarcResult:
-        if cause is None:
-            cause = f"the lookup of {level.name} failed ({level.answer.outcome.value})"
+    def _temperror(self, author: str, failure: Level | str) -> DmarcResult:
+        """``temperror`` for ``failure``: the level whose lookup failed, or the cause in words."""
+        if isinstance(failure, str):
+            cause = failure
+        else:
+            cause = f"the lookup of {failure.name} failed ({failure.answer.outcome.value})"
         return self._result("temperror", author, temporary_cause=cause, reason=cause)
 
     def _result(self, result: str, domain: str | None, *, reason: str, org_domain: str | None = None,

@@ -60,6 +60,11 @@ class Level:
     def failed(self) -> bool:
         return self.answer.outcome.is_error
 
+    @property
+    def psd(self) -> str | None:
+        """The record's psd= flag (``y``, ``n`` or ``u``); None when there is no record."""
+        return self.record.psd if self.record is not None else None
+
     def summary(self) -> str:
         if self.failed:
             return f"{self.name}: lookup failed ({self.answer.outcome.value})"
@@ -137,7 +142,7 @@ class Walk:
     def psd_level(self) -> Level | None:
         """The level whose record says psd=y, if the walk stopped at one."""
         found = self.found()
-        return found[-1] if found and found[-1].record.psd == "y" else None
+        return found[-1] if found and found[-1].psd == "y" else None
 
 
 async def tree_walk(finder: RecordFinder, domain: str) -> Walk:
@@ -157,15 +162,15 @@ async def tree_walk(finder: RecordFinder, domain: str) -> Walk:
         levels.append(level)
         if level.failed:
             return Walk(domain, tuple(levels), None, f"the lookup of {level.name} failed", level)
-        if level.record is not None and level.record.psd in ("y", "n"):
+        if level.psd in ("y", "n"):
             break
     found = [level for level in levels if level.record is not None]
     if not found:
         return Walk(domain, tuple(levels), domain, f"no DMARC record on the way up, so {domain} is its own")
     last = found[-1]
-    if last.record.psd == "n":
+    if last.psd == "n":
         return Walk(domain, tuple(levels), last.domain, f"{last.name} says psd=n: {last.domain} is one")
-    if last.record.psd == "y" and last.domain != domain:
+    if last.psd == "y" and last.domain != domain:
         org = one_label_below(domain, last.domain)
         return Walk(domain, tuple(levels), org,
                     f"{last.name} says psd=y ({last.domain} is a public suffix), so the domain one label below it, "

@@ -178,6 +178,7 @@ def interpret(record: DmarcRecord, mode: str, where: str) -> Interpretation:
             return Interpretation(True, "none", None, None, adkim, aspf, testing, pct, psd, tuple(warnings))
         warnings.append(f"{where}: {problem} and there is no usable rua=, so no DMARC processing applies")
         return Interpretation(False, "none", None, None, adkim, aspf, testing, pct, psd, tuple(warnings))
+    assert p is not None  # no p=: "none" under RFC 9989, a problem in `bad` under RFC 7489
     sp = record.get("sp")
     np = record.get("np") if mode == "rfc9989" else None
     return Interpretation(True, p.lower(), sp and sp.lower(), np and np.lower(), adkim, aspf, testing, pct, psd,

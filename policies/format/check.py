@@ -183,7 +183,7 @@ def _valid_date(value: str) -> bool:
     if int(hour) > 23 or int(minute) > 59 or (second is not None and int(second) > 60):
         return False
     month_number = _MONTHS[month.lower()]
-    days_in_month = calendar.mdays[month_number] + (month_number == 2 and calendar.isleap(year_number))
+    days_in_month = calendar.monthrange(year_number, month_number)[1]
     return 1 <= int(day) <= days_in_month
 
 

@@ -118,7 +118,7 @@ def _compile_mapping(clause: Any, stage: str, where: str, codes: list[str]) -> P
             tests.append(_any(parts) if key == "any" else _all(parts))
         elif key == "not":
             inner = _compile_mapping(value, stage, path, [])  # a negated issue does not name a header
-            tests.append(lambda facts, inner=inner: not inner(facts))
+            tests.append(_not(inner))
         else:
             tests.append(_compile_fact(key, value, stage, path, codes))
     return tests[0] if len(tests) == 1 else _all(tests)
@@ -191,4 +191,10 @@ def _all(parts: list[Predicate]) -> Predicate:
             if not part(facts):
                 return False
         return True
+    return test
+
+
+def _not(inner: Predicate) -> Predicate:
+    def test(facts: Facts) -> bool:
+        return not inner(facts)
     return test

@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any
 
 from policies.profiles.conditions import Condition
-from policies.profiles.decision import STAGES, Decision, Facts
+from policies.profiles.decision import STAGES, Decision, Facts, Folder
 from policies.profiles.replies import ReplySpec, ReplyStyle, prefix_lines
 from policies.profiles.template import Template
 from policies.profiles.tokens import TokenPattern
@@ -322,8 +322,8 @@ class Session:
         """Accept the message (to spam when ``rule`` says so) with the provider's 250 line
         and the header fields it would prepend."""
         spec = self.profile.replies["data_ok"]
-        folder = "spam" if rule is not None and rule.action == "spam" else "inbox"
-        headers = [(FOLDER_HEADER, folder)]
+        folder: Folder = "spam" if rule is not None and rule.action == "spam" else "inbox"
+        headers: list[tuple[str, str]] = [(FOLDER_HEADER, folder)]
         if rule is not None:
             headers.append((RULE_HEADER, rule.id))
             headers += [(name, template.render(values)) for name, template in rule.headers]

@@ -224,7 +224,7 @@ async def _reloading(sandbox: "Sandbox", args: argparse.Namespace, pool: "Worker
               "still reload", flush=True)
     loop = asyncio.get_running_loop()
     # Strong references: the loop keeps only weak ones to tasks.
-    tasks = {loop.create_task(reloader.watch())}
+    tasks: set[asyncio.Task[object]] = {loop.create_task(reloader.watch())}
 
     def on_sighup() -> None:
         task = loop.create_task(reloader.reload("SIGHUP"))

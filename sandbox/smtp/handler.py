@@ -18,12 +18,14 @@ from typing import Any
 
 from fake_dns import Resolver
 from policies.profiles import Decision, Facts, Profile, build_facts
+from policies.profiles.decision import Action, Stage
 from sandbox.smtp.identity import ClientIdentity
 from sandbox.smtp.message import message_id, prepend_headers
 from sandbox.smtp.transaction import Transaction
 from sandbox.smtp.transcript import Transcript
 from sandbox.smtp.verdict import judge
 from sandbox.store import Delivery, Store
+from sandbox.store.delivery import iso_utc
 
 Protect = Callable[[Awaitable[Any]], Awaitable[Any]]
 
@@ -188,7 +190,7 @@ class ConnectionHandler:
         if note:
             self._transcript.note(note)
         delivery = Delivery(
-            received_at=time.time(),
+            received_at=iso_utc(time.time()),
             session_id=self._session.id,
             profile=self._profile.name,
             client_ip=self.identity.ip,
@@ -212,12 +214,12 @@ class ConnectionHandler:
         return number
 
 
-def protocol_decision(stage: str, lines: list[str], *, reason: str) -> Decision:
+def protocol_decision(stage: Stage, lines: list[str], *, reason: str) -> Decision:
     """A refusal the SMTP layer made from a profile reply (size limit), as a Decision record."""
     last = lines[-1]
     code = int(last[:3])
     words = last[4:].split(" ", 1)
     enhanced = words[0] if words and words[0][:1] in "245" and words[0].count(".") == 2 else None
-    action = "reject" if code >= 500 else "defer" if code >= 400 else "accept"
+    action: Action = "reject" if code >= 500 else "defer" if code >= 400 else "accept"
     return Decision(action=action, stage=stage, code=code, enhanced_code=enhanced, lines=tuple(lines),
                     reason=reason)

@@ -168,10 +168,12 @@ class SmtpConnection(SMTP):
         if not proxy.valid:
             self._transcript.note(f"bad PROXY protocol header ({proxy.error}); connection closed")
             return None
-        self._transcript.note(f"PROXY v{proxy.version} header: source {proxy.src_addr}")
         if proxy.src_addr is None or isinstance(proxy.src_addr, (str, bytes)):
-            # PROXY v1 UNKNOWN / v2 LOCAL (health checks): the proxy speaks for itself.
+            # PROXY v1 UNKNOWN / v2 LOCAL (health checks), or a v2 Unix socket path: no
+            # client IP to show or judge, so the proxy speaks for itself.
+            self._transcript.note(f"PROXY v{proxy.version} header: no source IP address")
             return ClientIdentity.from_source(peer_ip, peer_ip, self._config.client_ips)
+        self._transcript.note(f"PROXY v{proxy.version} header: source {proxy.src_addr}")
         source = normalize_ip(str(proxy.src_addr))
         return ClientIdentity.from_source(source, peer_ip, self._config.client_ips)
 

@@ -25,11 +25,11 @@ def iso_utc(unix_time: float) -> str:
 class Delivery:
     """One SMTP attempt as received, judged and answered.
 
-    ``received_at`` is ISO 8601 UTC; a Unix time (what ``time.time()`` gives) is accepted
-    and converted, so every stored value has the same form. ``client_ip`` is the address
-    the checks judged (after ``--client-ip`` / XCLIENT / PROXY mapping), ``original_ip``
-    the socket peer. ``tls`` is ``{}`` for a plain connection, else
-    ``{version, cipher, bits}``. ``checks`` is the composed check dicts
+    ``received_at`` is ISO 8601 UTC (:func:`iso_utc` of what ``time.time()`` gives); a
+    Unix time given instead is converted too, so every stored value has the same form.
+    ``client_ip`` is the address the checks judged (after ``--client-ip`` / XCLIENT /
+    PROXY mapping), ``original_ip`` the socket peer. ``tls`` is ``{}`` for a plain
+    connection, else ``{version, cipher, bits}``. ``checks`` is the composed check dicts
     (``MessageAuthentication.as_dict()``: ``spf``, ``dkim`` list, ``dmarc``, ``arc``,
     ``rdns``, ``format``, ...), ``{}`` when the attempt ended before DATA. ``decision`` is
     ``Decision.as_dict()`` (``action, code, enhanced_code, text, lines, rule_id, stage,

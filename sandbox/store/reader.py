@@ -6,6 +6,7 @@ see every committed delivery, and a reader can run in any thread.
 
 from __future__ import annotations
 
+import builtins
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -26,9 +27,11 @@ class StoreReader:
     def __init__(self, data_dir: str | Path) -> None:
         self.path = database_path(data_dir)
 
-    def list(self, *, limit: int | None = None, action: str | None = None) -> list[Delivery]:
+    # Annotations here say builtins.list: inside the class body, `list` is this method.
+    def list(self, *, limit: int | None = None, action: str | None = None) -> builtins.list[Delivery]:
         """Deliveries oldest first; ``limit`` keeps the most recent N, ``action`` only those
         with that verdict (``accept``, ``spam``, ``defer``, ``reject``)."""
+        params: builtins.list[str | int]
         where, params = ("WHERE action = ?", [action]) if action is not None else ("", [])
         query = f"{SELECT} {where} ORDER BY id DESC"
         if limit is not None:
@@ -45,7 +48,7 @@ class StoreReader:
     def count(self) -> int:
         return self._query("SELECT count(*) FROM deliveries", [])[0][0]
 
-    def _query(self, query: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    def _query(self, query: str, params: builtins.list[Any]) -> builtins.list[tuple[Any, ...]]:
         with closing(open_reader(self.path)) as connection:
             try:
                 return connection.execute(query, params).fetchall()

@@ -95,6 +95,26 @@ def test_proxy_protocol_v2_ipv4_and_ipv6():
             assert _ehlo_address(client.command("EHLO client.example")) == "2001:db8::25"
 
 
+def test_proxy_header_without_a_source_ip_judges_the_proxy():
+    """PROXY v1 UNKNOWN, v2 LOCAL (a proxy's health check) and a v2 Unix socket carry no
+    client IP: the proxy is judged, and the transcript says so (not "source None" or the
+    socket path's padded bytes)."""
+    local_v2 = PROXY_V2_SIGNATURE + bytes([0x20, 0x00]) + struct.pack("!H", 0)
+    paths = b"/run/client.sock".ljust(108, b"\0") + b"/run/smtp.sock".ljust(108, b"\0")
+    unix_v2 = PROXY_V2_SIGNATURE + bytes([0x21, 0x31]) + struct.pack("!H", len(paths)) + paths
+    with running(proxy_protocol=True) as sandbox:
+        for header in (b"PROXY UNKNOWN\r\n", local_v2, unix_v2):
+            with RawClient(sandbox.smtp_address) as client:
+                client.send(header)
+                client.reply()
+                assert _ehlo_address(client.command("EHLO client.example")) == "127.0.0.1"
+                _deliver(client)
+        stored = sandbox.deliveries()
+    assert [delivery.client_ip for delivery in stored] == ["127.0.0.1"] * 3
+    notes = [[entry["line"] for entry in delivery.transcript if entry["dir"] == "*"][0] for delivery in stored]
+    assert notes == ["PROXY v1 header: no source IP address"] + ["PROXY v2 header: no source IP address"] * 2
+
+
 def test_proxy_protocol_required_when_enabled():
     with running(proxy_protocol=True) as sandbox, RawClient(sandbox.smtp_address) as client:
         client.send(b"EHLO client.example\r\n")
