@@ -1,8 +1,10 @@
 """``smtp-sandbox scenario run PATH...``: replay scenario files, each on its own
 in-process sandbox, and say which ones behave as their ``expect`` section says.
 
-Exit status 0 when every scenario passed, 1 when one did not, 2 for a scenario file
-that is wrong (the message names the file, the place in it and what was expected).
+Exit status 0 when every scenario passed, 1 when one did not, 2 when a scenario file
+is wrong (one line on stderr per wrong file, naming the file, the place in it and what
+was expected). A wrong file does not stop the others: a directory with one typo still
+reports on every other scenario, and on every wrong file at once.
 """
 
 from __future__ import annotations
@@ -37,19 +39,26 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"no scenario files (*.yaml) in {' '.join(args.paths)}")
     profiles = ProfileCache()
     outcomes = []
-    try:
-        for path in files:
-            outcomes.append(run_scenario(load_scenario(path), file=str(path), profiles=profiles))
-            if not args.json:
-                _print(outcomes[-1], transcript=args.transcript)
-    except ScenarioError as exc:
-        raise UsageError(str(exc)) from None
+    wrong = 0
+    for path in files:
+        try:
+            outcome = run_scenario(load_scenario(path), file=str(path), profiles=profiles)
+        except ScenarioError as exc:
+            wrong += 1
+            print(f"smtp-sandbox scenario: error: {exc}", file=sys.stderr, flush=True)
+            continue
+        outcomes.append(outcome)
+        if not args.json:
+            _print(outcome, transcript=args.transcript)
     if args.json:
         json.dump([outcome.as_dict() for outcome in outcomes], sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         passed = sum(outcome.passed for outcome in outcomes)
-        print(f"{passed} of {len(outcomes)} scenarios passed")
+        print(f"{passed} of {len(outcomes)} scenarios passed"
+              + (f"; {wrong} scenario file{'s' if wrong > 1 else ''} could not be run (see above)" if wrong else ""))
+    if wrong:
+        return 2
     return 0 if all(outcome.passed for outcome in outcomes) else 1
 
 

@@ -114,3 +114,18 @@ def test_cli_reports_a_wrong_file_in_one_line(tmp_path):
     assert done.returncode == 2
     assert f"{path}: expect.code: 99 is less than the minimum of 200" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_cli_reports_every_wrong_file_and_still_runs_the_others(tmp_path):
+    """A directory with a typo in one file (and a broken zone in another) still runs every
+    other scenario; each wrong file gets its own line on stderr; the exit status says 2."""
+    (tmp_path / "a-wrong.yaml").write_text(VALID.replace("expect: {checks: {spf: pass}}", "expect: {code: 99}"))
+    (tmp_path / "b-good.yaml").write_text(VALID)
+    (tmp_path / "c-zone.yaml").write_text(VALID.replace('@ TXT "v=spf1', '@ TXTX "v=spf1'))
+    done = _cli(str(tmp_path))
+    assert done.returncode == 2
+    assert f"{tmp_path / 'a-wrong.yaml'}: expect.code: 99 is less than the minimum of 200" in done.stderr
+    assert f"{tmp_path / 'c-zone.yaml'}" in done.stderr and "TXTX" in done.stderr
+    assert f"PASS {tmp_path / 'b-good.yaml'}" in done.stdout
+    assert "1 of 1 scenarios passed; 2 scenario files could not be run (see above)" in done.stdout
+    assert "Traceback" not in done.stderr
