@@ -128,12 +128,13 @@ def main(argv: list[str] | None = None) -> int:
             for number in range(1, args.rounds + 1):
                 rounds.append(measure_round(number, corpus, client, messages, work / f"round-{number}", args))
         a, bs, ratios = summarise(rounds)
+        pairs = []
         if args.store_callers:
             print("store alone ...", flush=True)
-        delivery = store_load.sample_delivery(corpus)
-        pairs = [store_load.compare(work / "store", delivery, count=args.store_deliveries, callers=callers,
-                                    rounds=args.store_rounds)
-                 for callers in args.store_callers]
+            delivery = store_load.sample_delivery(corpus)
+            pairs = [store_load.compare(work / "store", delivery, count=args.store_deliveries, callers=callers,
+                                        rounds=args.store_rounds)
+                     for callers in args.store_callers]
         print("pytest fixture start+stop ...", flush=True)
         startup = fixture_startup.measure(50)
     finally:

@@ -65,6 +65,11 @@ def database_path(data_dir: str | Path) -> Path:
     return Path(data_dir) / FILE_NAME
 
 
+def is_lock(error: sqlite3.Error) -> bool:
+    """Another connection holds the database: worth trying again, not a failure of the row."""
+    return getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
 def open_writer(path: Path) -> sqlite3.Connection:
     """The writer's connection, creating the file and schema on first use.
 
@@ -82,7 +87,7 @@ def open_writer(path: Path) -> sqlite3.Connection:
         try:
             return _open_writer(path)
         except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or time.monotonic() > deadline:
+            if not is_lock(exc) or time.monotonic() > deadline:
                 raise StoreError(f"cannot open the store {path}: {exc}") from exc
             time.sleep(0.01)
         except (OSError, sqlite3.Error) as exc:

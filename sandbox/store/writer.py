@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox.store.rows import INSERT, Row
-from sandbox.store.schema import BUSY_TIMEOUT, StoreError, open_writer
+from sandbox.store.schema import BUSY_TIMEOUT, StoreError, is_lock, open_writer
 from sandbox.store.syncer import Syncer
 
 FIRST_RETRY = 0.0002  # seconds before a locked batch is tried again; doubles each time
@@ -152,7 +152,7 @@ class GroupCommitWriter:
         try:
             ids = self._commit([p.row for p in batch])
         except sqlite3.Error as exc:
-            if _is_lock(exc):
+            if is_lock(exc):
                 self._wait_for_lock(exc)
                 return
             handled, lock = self._commit_one_by_one(batch, exc)
@@ -204,7 +204,7 @@ class GroupCommitWriter:
             try:
                 pending.id = self._commit([pending.row])[0]
             except sqlite3.Error as exc:
-                if _is_lock(exc):
+                if is_lock(exc):
                     return handled, exc
                 _settle(pending.future, StoreError(f"storing the delivery in {self.path} failed: {exc}"))
             else:
@@ -257,11 +257,6 @@ class GroupCommitWriter:
                 if not waiter.done():
                     waiter.set_result(None)
             self._idle.clear()
-
-
-def _is_lock(error: sqlite3.Error) -> bool:
-    """Another connection holds the database: worth trying again, not a failure of the row."""
-    return getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _settle(future: "asyncio.Future[int]", outcome: int | BaseException) -> None:
