@@ -9,11 +9,18 @@ temporary data directories are gone afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.smtp import SMTP
+
+from bench import load
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -90,3 +97,64 @@ def test_no_store_callers_skips_the_store_measurements(tmp_path: Path) -> None:
     assert json.loads(output.read_text())["store"] == []
     assert "store alone" not in done.stdout and "Store alone" not in done.stdout
     assert "ratio (b)/(a)" in done.stdout  # the SMTP part ran as usual
+
+
+class _Refusing:
+    """aiosmtpd handler: no PIPELINING; refuses every third sender at MAIL and every
+    other remaining message at the end of DATA, so each reply path of the client runs."""
+
+    def __init__(self) -> None:
+        self.mail_commands = 0
+        self.messages = 0
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        self.mail_commands += 1
+        if self.mail_commands % 3 == 0:
+            return "550 5.7.1 sender refused"
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages += 1
+        return "250 2.0.0 OK" if self.messages % 2 else "554 5.7.1 message refused"
+
+
+def test_the_load_client_without_pipelining_counts_every_refusal_where_it_came() -> None:
+    """One command at a time when the server does not offer PIPELINING; a refusal at
+    MAIL is counted with its code and followed by RSET, as is a refusal after DATA."""
+    handler = _Refusing()
+
+    async def scenario() -> load.LoadResult:
+        server = await asyncio.get_running_loop().create_server(
+            lambda: SMTP(handler, hostname="test.invalid"), "127.0.0.1", 0)
+        address = server.sockets[0].getsockname()[:2]
+        messages = [b"Subject: %d\r\n\r\nbody\r\n.starts with a dot\r\n" % n for n in range(12)]
+        try:
+            return await load.run(address, ("a@example.org", "b@example.net"), messages, connections=2,
+                                  per_connection=4)
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    result = asyncio.run(scenario())
+    assert not result.pipelining
+    assert handler.mail_commands == 12
+    assert result.replies == {"550": 4, "250": 4, "554": 4}
+    assert len(result.latencies) == 12 and all(t > 0 for t in result.latencies)
+    assert result.client_cpu_seconds > 0
+
+
+def test_the_load_client_reports_a_server_that_hangs_up() -> None:
+    async def scenario() -> None:
+        async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(b"220 hello\r\n")
+            await reader.readline()  # EHLO
+            writer.close()
+
+        server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+        address = server.sockets[0].getsockname()[:2]
+        with pytest.raises(load.SmtpFailure, match="the server closed the connection"):
+            await load.run(address, ("a@example.org", "b@example.net"), [b"x\r\n"], connections=1, per_connection=1)
+        server.close()
+
+    asyncio.run(scenario())
