@@ -140,6 +140,7 @@ async def _serve(sandbox: "Sandbox", args: argparse.Namespace) -> int:
 
     from sandbox.app import BindError
     from sandbox.control import answers
+    from sandbox.heap import freeze_startup_objects
     from sandbox.store import StoreError
 
     if answers(args.data_dir):
@@ -162,6 +163,7 @@ async def _serve(sandbox: "Sandbox", args: argparse.Namespace) -> int:
     try:
         async with _workers(sandbox, args) as pool, _reloading(sandbox, args, pool):
             print(await _banner(sandbox, args, pool), flush=True)
+            freeze_startup_objects()
             await stop.wait()
             print("smtp-sandbox: stopping; finishing messages in flight", flush=True)
     finally:

@@ -34,6 +34,7 @@ def main(argv: list[str]) -> int:
 
 async def _work(listen_fd: int, control_fd: int) -> int:
     from sandbox.commands.serve import DeliveryPrinter
+    from sandbox.heap import freeze_startup_objects
     from sandbox.reload import ZoneReloader
 
     reader, writer = await asyncio.open_unix_connection(sock=socket.socket(fileno=control_fd))
@@ -50,6 +51,7 @@ async def _work(listen_fd: int, control_fd: int) -> int:
         answer({"error": str(exc) or type(exc).__name__})
         await writer.drain()
         return 1
+    freeze_startup_objects()
     answer({"ready": os.getpid()})
     # serve prints the reload outcome of all workers together; a worker only answers.
     reloader = ZoneReloader(sandbox, config.zone_files, report=lambda _line: None)
