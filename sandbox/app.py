@@ -56,7 +56,10 @@ class Sandbox:
     profile name, a path to a profile file, or an already loaded profile. ``client_ips``
     maps source addresses to the address the checks should judge (key None: every
     source); see :mod:`sandbox.smtp.identity`. ``require_tls`` None keeps the profile's
-    own setting. ``smtp`` is the address to listen on, a socket already listening (the
+    own setting. ``idle_timeout`` is how many seconds a connection may stay silent before
+    the server closes it (any input counts, so a large body sent slowly is not cut off;
+    RFC 5321 4.5.3.2 asks for at least five minutes, the default, but a test of how an
+    MTA copes with the server hanging up wants less). ``smtp`` is the address to listen on, a socket already listening (the
     workers of ``serve --workers`` share one), or None for no SMTP server (the ``serve``
     process whose workers do the receiving). Without ``data_dir`` the store lives in a temporary directory that
     :meth:`stop` removes. ``on_delivery(number, delivery)`` is called on the loop after
@@ -83,10 +86,13 @@ class Sandbox:
         tls_key: str | Path | None = None,
         proxy_protocol: bool = False,
         xclient: bool = False,
+        idle_timeout: float = 300.0,
         on_delivery: DeliveryCallback | None = None,
     ) -> None:
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("give both a TLS certificate and its key, or neither")
+        if not idle_timeout > 0:
+            raise ValueError(f"idle_timeout must be a positive number of seconds, not {idle_timeout!r}")
         self.zones = zones
         self.faults = faults if isinstance(faults, Faults) else Faults(faults or ())
         self.profile = _load_profile(profile, require_tls=require_tls)
@@ -100,6 +106,7 @@ class Sandbox:
         self._tls_files = (Path(tls_cert), Path(tls_key)) if tls_cert is not None and tls_key is not None else None
         self._proxy_protocol = proxy_protocol
         self._xclient = xclient
+        self._idle_timeout = idle_timeout
         self._on_delivery = on_delivery
         self.resolver = Resolver(zones, self.faults)
         self.store: Store | None = None
@@ -134,6 +141,7 @@ class Sandbox:
             config = ServerConfig(
                 hostname=self.profile.hostname, max_size=self.profile.max_size, tls_context=tls_context,
                 client_ips=self.client_ips, proxy_protocol=self._proxy_protocol, xclient=self._xclient,
+                idle_timeout=self._idle_timeout,
             )
             if isinstance(self._smtp_bind, socket.socket):
                 self._smtp = SmtpServer(config, self._new_handler)

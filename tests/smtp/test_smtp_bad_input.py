@@ -9,6 +9,7 @@ import re
 import time
 import tracemalloc
 
+import pytest
 from smtp_helpers import (
     DEMO_IP, RawClient, demo_zones, message, read_reply, running, session_id, wait_for_deliveries,
 )
@@ -184,3 +185,33 @@ def test_a_thousand_dropped_connections_then_a_normal_delivery():
     verdict, stored = asyncio.run(scenario())
     assert verdict[0].startswith("250 2.0.0 OK  ")
     assert stored == 1
+
+
+def test_a_silent_client_is_disconnected_after_the_idle_timeout_and_a_slow_one_is_not():
+    """Silence past ``idle_timeout`` ends the connection; any input counts as activity, so
+    a client sending its commands and its body slowly, in small pieces, is never cut off."""
+    timeout = 1.0
+    with running(idle_timeout=timeout, client_ips={None: DEMO_IP}) as sandbox:
+        with RawClient(sandbox.smtp_address) as silent, RawClient(sandbox.smtp_address) as slow:
+            silent.reply()
+            opened = time.monotonic()
+            slow.reply()
+            slow.command("EHLO client.example")
+            slow.command("MAIL FROM:<alice@example.com>")
+            slow.command("RCPT TO:<user@gmail.com>")
+            assert slow.command("DATA")[0].startswith("354 ")
+            body = message() + b".\r\n"
+            pieces = [body[i:i + 40] for i in range(0, len(body), 40)]
+            pause = 2.5 * timeout / len(pieces)  # the whole body takes 2.5 idle timeouts
+            for piece in pieces:
+                slow.send(piece)
+                time.sleep(pause)
+            assert slow.reply()[-1].startswith("250 ")
+            assert time.monotonic() - opened > 2 * timeout
+            assert silent.sock.recv(1) == b"", "the silent client was not disconnected"
+            assert slow.command("NOOP")[0].startswith("250 ")
+
+
+def test_idle_timeout_must_be_positive():
+    with pytest.raises(ValueError, match="idle_timeout must be a positive number of seconds, not 0"):
+        Sandbox(demo_zones(), idle_timeout=0)
