@@ -59,12 +59,13 @@ class Sandbox:
     own setting. ``idle_timeout`` is how many seconds a connection may stay silent before
     the server closes it (any input counts, so a large body sent slowly is not cut off;
     RFC 5321 4.5.3.2 asks for at least five minutes, the default, but a test of how an
-    MTA copes with the server hanging up wants less). ``smtp`` is the address to listen on, a socket already listening (the
-    workers of ``serve --workers`` share one), or None for no SMTP server (the ``serve``
-    process whose workers do the receiving). Without ``data_dir`` the store lives in a temporary directory that
-    :meth:`stop` removes. ``on_delivery(number, delivery)`` is called on the loop after
-    each attempt is stored. Bad arguments (a profile that does not load, an address that
-    is not one) raise ValueError from the constructor; :meth:`start` raises
+    MTA copes with the server hanging up wants less). ``smtp`` is the address to listen
+    on, a socket already listening (the workers of ``serve --workers`` share one), or None
+    for no SMTP server (the ``serve`` process whose workers do the receiving). Without
+    ``data_dir`` the store lives in a temporary directory that :meth:`stop` removes.
+    ``on_delivery(number, delivery)`` is called on the loop after each attempt is stored.
+    Bad arguments (a profile that does not load, an address that is not one, a timeout
+    that is not positive) raise ValueError from the constructor; :meth:`start` raises
     :class:`BindError` when a port cannot be bound.
     """
 

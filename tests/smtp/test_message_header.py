@@ -1,5 +1,6 @@
 """What the SMTP side reads from a message's header: the Message-ID for the store's
-index, and where the header block ends (shared with DKIM, ARC and the format check)."""
+index, and where the header block ends (shared with DKIM and ARC; the format check reads
+the header its own way, see policies/message.py)."""
 
 from __future__ import annotations
 
