@@ -1,13 +1,15 @@
 """The store's sync process: started with the first save, gone after close, replaced
-when killed, deaf to Ctrl-C, honest when a commit cannot be made durable, and keeping
-the write-ahead log from growing without bound."""
+when killed, deaf to Ctrl-C, honest when a commit cannot be made durable, keeping the
+write-ahead log from growing without bound, and not reading the log's timestamps."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -125,3 +127,44 @@ def test_the_write_ahead_log_stays_bounded_under_a_steady_stream(tmp_path: Path)
     rows_per_size = callers  # caller 0 records one size for every `callers` rows saved
     early = sizes[CHECKPOINT_EVERY // rows_per_size * 2]  # after about two checkpoints' worth of rows
     assert max(sizes) < 2 * early, f"the log grew from {early} to {max(sizes)} bytes"
+
+
+_SAVER = """
+import asyncio, sys
+from store_helpers import accepted
+from sandbox.store import Store
+
+async def main():
+    store = Store(sys.argv[1])
+    for number in range(int(sys.argv[2])):
+        await store.save(accepted(session_id=f"s{number}"))  # one at a time: one sync each
+    await store.close()
+
+asyncio.run(main())
+"""
+
+
+def test_the_log_is_looked_up_by_name_once_not_before_every_sync(tmp_path: Path) -> None:
+    """Once a file's timestamps have been read, Linux (6.13 on, multigrain timestamps)
+    gives its next write a fine-grained mtime, and fdatasync must then write the inode
+    as well: a stat of the WAL before each sync cost every sync one more synchronous
+    disk write. The sync process watches the log it holds open through /proc instead,
+    so it looks the name up when it opens the log, not for each sync. Traced for real:
+    every stat-family call that found the WAL, from the saving process and its sync process."""
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.fail("`strace` is not installed: install the Debian package strace (`make sysdeps` does it)")
+    saves = 30
+    trace = tmp_path / "trace.txt"
+    done = subprocess.run(
+        [strace, "-f", "-qq", "-e", "trace=stat,lstat,newfstatat,statx", "-o", str(trace),
+         sys.executable, "-c", _SAVER, str(tmp_path / "data"), str(saves)],
+        cwd=Path(__file__).parent, capture_output=True, text=True, timeout=120,
+    )
+    if "Operation not permitted" in done.stderr and "ptrace" in done.stderr:
+        pytest.skip(f"strace cannot trace here (ptrace is not permitted): {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    assert StoreReader(tmp_path / "data").count() == saves
+    lookups = [line for line in trace.read_text().splitlines()
+               if f'{FILE_NAME}-wal"' in line and "ENOENT" not in line]  # SQLite looks before it exists
+    assert len(lookups) <= 2, f"{len(lookups)} lookups of the WAL for {saves} syncs:\n" + "\n".join(lookups[:5])
