@@ -130,8 +130,9 @@ def test_the_load_client_without_pipelining_counts_every_refusal_where_it_came()
         address = server.sockets[0].getsockname()[:2]
         messages = [b"Subject: %d\r\n\r\nbody\r\n.starts with a dot\r\n" % n for n in range(12)]
         try:
-            return await load.run(address, ("a@example.org", "b@example.net"), messages, connections=2,
-                                  per_connection=4)
+            # The client blocks while it runs: in a thread, so that this loop serves it.
+            return await asyncio.to_thread(load.run, address, ("a@example.org", "b@example.net"), messages,
+                                           connections=2, per_connection=4)
         finally:
             server.close()
             await server.wait_closed()
@@ -154,7 +155,43 @@ def test_the_load_client_reports_a_server_that_hangs_up() -> None:
         server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
         address = server.sockets[0].getsockname()[:2]
         with pytest.raises(load.SmtpFailure, match="the server closed the connection"):
-            await load.run(address, ("a@example.org", "b@example.net"), [b"x\r\n"], connections=1, per_connection=1)
+            await asyncio.to_thread(load.run, address, ("a@example.org", "b@example.net"), [b"x\r\n"],
+                                    connections=1, per_connection=1)
         server.close()
 
     asyncio.run(scenario())
+
+
+class _Keeping:
+    """aiosmtpd handler that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.contents: list[bytes] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.contents.append(envelope.original_content)
+        return "250 OK"
+
+
+def test_the_load_client_sends_messages_larger_than_the_socket_takes_at_once() -> None:
+    """A 4 MB message does not fit the socket's buffer: the client keeps the rest and
+    sends it as the socket drains, in order, on two connections at once."""
+    handler = _Keeping()
+    big = b"Subject: big\r\n\r\n" + b"".join(b"line %07d of a large body\r\n" % n for n in range(150_000))
+    small = b"Subject: small\r\n\r\nx\r\n"
+
+    async def scenario() -> load.LoadResult:
+        server = await asyncio.get_running_loop().create_server(
+            lambda: SMTP(handler, hostname="test.invalid", data_size_limit=None), "127.0.0.1", 0)
+        address = server.sockets[0].getsockname()[:2]
+        try:
+            return await asyncio.to_thread(load.run, address, ("a@example.org", "b@example.net"),
+                                           [big, small, big], connections=2, per_connection=2)
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    result = asyncio.run(scenario())
+    assert len(big) > 4_000_000
+    assert result.replies == {"250": 3}
+    assert sorted(handler.contents) == sorted([big, small, big])
