@@ -82,6 +82,8 @@ class SmtpConnection(SMTP):
         self._tx: Transaction | None = None
         self._closing = False
         self._busy = False
+        self._last_input = 0.0  # loop time of the last input (see _reset_timeout)
+        self._idle_limit = 0.0
         self._unsent = bytearray()  # replies held back while pipelined commands wait (RFC 2920)
         self._commands: dict[str, Callable[[str | None], Awaitable[None]]] = {
             "HELO": self._helo_cmd, "EHLO": self._ehlo_cmd, "MAIL": self._mail_cmd,
@@ -108,6 +110,27 @@ class SmtpConnection(SMTP):
         commands already received are still answered (a client may pipeline QUIT and
         half-close), and the read after them ends the conversation."""
         return asyncio.StreamReaderProtocol.eof_received(self)
+
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        """Note activity for the idle timeout. aiosmtpd cancels its timer and schedules
+        a new one at every input (several times per message, each leaving a cancelled
+        handle in the loop's timer heap); here noting activity is one clock read, and
+        the timer, when it fires, checks when the last input came and waits on for the
+        rest of the timeout if there was some."""
+        self._last_input = self.loop.time()
+        limit = duration or self._timeout_duration
+        if self._timeout_handle is None or limit != self._idle_limit:
+            if self._timeout_handle is not None:
+                self._timeout_handle.cancel()
+            self._idle_limit = limit
+            self._timeout_handle = self.loop.call_later(limit, self._idle_check)
+
+    def _idle_check(self) -> None:
+        remaining = self._last_input + self._idle_limit - self.loop.time()
+        if remaining > 0:
+            self._timeout_handle = self.loop.call_later(remaining, self._idle_check)
+        else:
+            self._timeout_cb()
 
     def shutdown(self) -> None:
         """Server stop: end this connection now if it waits for the client, else after

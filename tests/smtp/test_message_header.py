@@ -1,6 +1,7 @@
 """What the SMTP side reads from a message's header: the Message-ID for the store's
 index, and where the header block ends (shared with DKIM and ARC; the format check reads
-the header its own way, see policies/message.py)."""
+the header its own way, see policies/message.py); and how it folds the trace header
+fields it writes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import re
 import pytest
 
 from policies.message import header_section
-from sandbox.smtp.message import message_id
+from sandbox.smtp.message import FOLD_AT, fold, message_id
 
 # The plain statement of both rules, which the implementations must agree with.
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
@@ -53,3 +54,45 @@ def test_header_section_agrees_with_the_regular_expression_on_generated_messages
     for _ in range(50_000):
         message = b"".join(rng.choice([b"\r", b"\n", b"a", b"\r\n"]) for _ in range(rng.randint(0, 12)))
         assert header_section(message) == _HEADER_END.split(message, 1)[0], message
+
+
+RECEIVED = ("from mail.example.org (mail.example.org. [198.51.100.25]) by mx.google.com with ESMTP id "
+            "7b3333916d014-bc86c90881fsi808072970zs3.3888 for <user@gmail.com>; Tue, 08 Dec 2026 03:18:57 +0000")
+
+
+def test_a_trace_field_folds_before_the_last_space_that_fits() -> None:
+    assert fold("Received", RECEIVED).split("\r\n") == [
+        "Received: from mail.example.org (mail.example.org. [198.51.100.25]) by",
+        " mx.google.com with ESMTP id 7b3333916d014-bc86c90881fsi808072970zs3.3888 for",
+        " <user@gmail.com>; Tue, 08 Dec 2026 03:18:57 +0000",
+    ]
+    assert fold("Subject", "short") == "Subject: short"
+    assert fold("X", "a\r\n b" + " c" * 50) == "X: a\r\n b" + " c" * 50  # already folded: kept
+
+
+def _words_greedily(line: str) -> list[str]:
+    """The rule stated word by word: a word joins the line while the line stays within the limit."""
+    lines = [""]
+    for word in line.split(" "):
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > FOLD_AT:
+            lines.append(" " + word)
+        else:
+            lines[-1] = f"{lines[-1]} {word}" if lines[-1] else word
+    return lines
+
+
+def test_folding_agrees_with_greedy_word_packing_and_unfolds_to_the_line() -> None:
+    """Generated values with words of every length around the limit, single spaces
+    between them: each line is the greedy packing's, and removing the CRLFs gives the
+    field back. Double spaces and over-long words too: every continuation line starts
+    with a space, so the field stays one field."""
+    rng = random.Random(7)
+    for _ in range(20_000):
+        words = ["w" * rng.choice([1, 2, 5, 13, 40, 76, 77, 78, 79, 120]) for _ in range(rng.randint(1, 25))]
+        name = rng.choice(["Received", "X", "A" * 90])
+        line = f"{name}: {' '.join(words)}"
+        assert fold(name, " ".join(words)).split("\r\n") == _words_greedily(line)
+        value = rng.choice([" ", "  ", "   "]).join(words)
+        folded = fold(name, value)
+        assert folded.replace("\r\n", "") == f"{name}: {value}"
+        assert all(line.startswith(" ") for line in folded.split("\r\n")[1:]), folded
