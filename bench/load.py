@@ -220,6 +220,7 @@ def run(address: tuple[str, int], envelope: tuple[str, str], messages: list[byte
             batch = next(batches, None)
             if batch is not None:
                 sock = socket.create_connection(address)  # on loopback, established at once
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as asyncio's connections have it
                 sock.setblocking(False)
                 live.add(_Connection(sock, selector, commands, batch, result))
 
