@@ -262,11 +262,6 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _run(address: tuple[str, int], envelope: tuple[str, str], messages: list[bytes], connections: int,
-         per_connection: int) -> LoadResult:
-    return run(address, envelope, messages, connections=connections, per_connection=per_connection)
-
-
 class ClientProcess:
     """The load client in a process of its own (spawned: it inherits nothing but its
     arguments), reused for every run of one benchmark.
@@ -280,7 +275,8 @@ class ClientProcess:
 
     def run(self, address: tuple[str, int], envelope: tuple[str, str], messages: list[bytes], *,
             connections: int, per_connection: int) -> LoadResult:
-        return self._pool.submit(_run, address, envelope, messages, connections, per_connection).result()
+        return self._pool.submit(run, address, envelope, messages, connections=connections,
+                                 per_connection=per_connection).result()
 
     def __enter__(self) -> "ClientProcess":
         return self

@@ -25,8 +25,7 @@ def iso_utc(unix_time: float) -> str:
 class Delivery:
     """One SMTP attempt as received, judged and answered.
 
-    ``received_at`` is ISO 8601 UTC (:func:`iso_utc` of what ``time.time()`` gives); a
-    Unix time given instead is converted too, so every stored value has the same form.
+    ``received_at`` is ISO 8601 UTC (:func:`iso_utc` of what ``time.time()`` gives).
     ``client_ip`` is the address the checks judged (after ``--client-ip`` / XCLIENT /
     PROXY mapping), ``original_ip`` the socket peer. ``tls`` is ``{}`` for a plain
     connection, else ``{version, cipher, bits}``. ``checks`` is the composed check dicts
@@ -57,10 +56,6 @@ class Delivery:
     message_id: str | None
     stage: str
     id: int | None = field(default=None, compare=False)
-
-    def __post_init__(self) -> None:
-        if isinstance(self.received_at, (int, float)):
-            object.__setattr__(self, "received_at", iso_utc(self.received_at))
 
     @property
     def action(self) -> str | None:

@@ -17,6 +17,7 @@ from policies.profiles.decision import Decision
 from policies.spf import check_spf
 from sandbox import demo
 from sandbox.store import Delivery
+from sandbox.store.delivery import iso_utc
 
 SENDER_IP = "192.0.2.99"  # not in example.net's SPF record: SPF fails
 DMARC_FIX = "publish `_dmarc.example.net TXT \"v=DMARC1; p=none\"` while you fix SPF"
@@ -79,7 +80,7 @@ MESSAGE = (b"From: alice@example.net\r\nTo: bob@gmail.com\r\nSubject: hi\r\n"
 def rejected(**changes: Any) -> Delivery:
     """A message refused at the end of DATA: SPF and DMARC fail."""
     base = Delivery(
-        received_at=time.time(), session_id="sess-1", profile="gmail", client_ip=SENDER_IP,
+        received_at=iso_utc(time.time()), session_id="sess-1", profile="gmail", client_ip=SENDER_IP,
         original_ip="127.0.0.1", helo="mail.example.net", mail_from="alice@example.net",
         rcpt_to=["bob@gmail.com"], tls={"version": "TLSv1.3", "cipher": "TLS_AES_256_GCM_SHA384", "bits": 256},
         checks=rejected_checks(), decision=rejected_decision(), folder=None,
@@ -96,7 +97,7 @@ def rejected(**changes: Any) -> Delivery:
 def accepted(**changes: Any) -> Delivery:
     """A message delivered to the inbox, the provider's header on top."""
     base = Delivery(
-        received_at=time.time(), session_id="sess-2", profile="gmail", client_ip="192.0.2.10",
+        received_at=iso_utc(time.time()), session_id="sess-2", profile="gmail", client_ip="192.0.2.10",
         original_ip="127.0.0.1", helo="mail.example.com", mail_from="alice@example.com",
         rcpt_to=["bob@gmail.com", "carol@gmail.com"], tls={}, checks={"spf": {"result": "pass", "domain": "example.com"},
                                                                       "dkim": [], "fixes": []},
@@ -114,7 +115,7 @@ def refused_at_rcpt(**changes: Any) -> Delivery:
     decision = Decision(action="reject", stage="rcpt", code=550, enhanced_code="5.1.1", lines=lines,
                         rule_id="gmail.unknown-user").as_dict()
     base = Delivery(
-        received_at=time.time(), session_id="sess-3", profile="gmail", client_ip="192.0.2.10",
+        received_at=iso_utc(time.time()), session_id="sess-3", profile="gmail", client_ip="192.0.2.10",
         original_ip="192.0.2.10", helo="mail.example.com", mail_from="alice@example.com", rcpt_to=[],
         tls={}, checks={}, decision=decision, folder=None,
         transcript=transcript(("C", "RCPT TO:<nosuchuser@gmail.com>"), *(("S", line) for line in lines)),

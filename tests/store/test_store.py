@@ -15,6 +15,7 @@ import pytest
 from store_helpers import accepted, refused_at_rcpt, rejected
 
 from sandbox.store import FILE_NAME, SCHEMA_VERSION, Delivery, Store, StoreError, StoreReader
+from sandbox.store.delivery import iso_utc
 
 
 def _fields(delivery: Delivery) -> dict[str, object]:
@@ -48,10 +49,12 @@ def test_save_list_get_round_trip(tmp_path: Path) -> None:
     assert listed[3].decision == {} and listed[3].action is None
 
 
-def test_received_at_is_iso_8601_utc_whatever_the_caller_gave(tmp_path: Path) -> None:
-    delivery = accepted(received_at=1_700_000_000.25)
-    assert delivery.received_at == "2023-11-14T22:13:20.250000Z"
-    assert datetime.fromisoformat(delivery.received_at).timestamp() == 1_700_000_000.25
+def test_received_at_is_iso_8601_utc_in_microseconds() -> None:
+    """What the server stores as ``received_at`` (iso_utc of the clock): text whose order
+    is time order, and that reads back as the same instant."""
+    assert iso_utc(1_700_000_000.25) == "2023-11-14T22:13:20.250000Z"
+    assert datetime.fromisoformat(iso_utc(1_700_000_000.25)).timestamp() == 1_700_000_000.25
+    assert iso_utc(1_700_000_000) < iso_utc(1_700_000_000.000001) < iso_utc(1_700_000_009.5)
 
 
 def test_message_bytes_come_back_byte_exact(tmp_path: Path) -> None:
